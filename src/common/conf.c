@@ -1,0 +1,286 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL };
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 offset;
+	const char	*default_value;
+	long		 min, max;	/* CONF_INT only */
+};
+
+#define S(field) CONF_STRING, offsetof(struct conf, field)
+#define I(field) CONF_INT, offsetof(struct conf, field)
+#define B(field) CONF_BOOL, offsetof(struct conf, field)
+
+static const struct conf_key conf_keys[] = {
+	{ "listen",			S(listen),		"127.0.0.1:8001", 0, 0 },
+	{ "workers",			I(workers),		"2", 1, 64 },
+	{ "runtime_dir",		S(runtime_dir),		"/run/trestle", 0, 0 },
+	{ "mcp_path",			S(mcp_path),		"/mcp", 0, 0 },
+	{ "max_body_bytes",		I(max_body_bytes),	"1048576", 1024, 67108864 },
+	{ "api_keys_file",		S(api_keys_file),	"", 0, 0 },
+	{ "api_timeout_ms",		I(api_timeout_ms),	"10000", 100, 600000 },
+	{ "database_url",		S(database_url),	"", 0, 0 },
+	{ "db_pool_size",		I(db_pool_size),	"8", 1, 1000 },
+	{ "db_statement_timeout_ms",	I(db_statement_timeout_ms), "5000", 0, 3600000 },
+	{ "tenant_id",			S(tenant_id),		"", 0, 0 },
+	{ "tenant_secret",		S(tenant_secret),	"", 0, 0 },
+	{ "jwt_secret",			S(jwt_secret),		"", 0, 0 },
+	{ "dev_mode",			B(dev_mode),		"off", 0, 0 },
+	{ "log_file",			S(log_file),		"", 0, 0 },
+	{ "log_level",			S(log_level),		"info", 0, 0 },
+};
+
+#define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+const char *
+conf_key_name(size_t n)
+{
+	return n < CONF_NKEYS ? conf_keys[n].name : NULL;
+}
+
+static void conf_error(struct conf_errors *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+conf_error(struct conf_errors *errs, const char *fmt, ...)
+{
+	size_t used = strlen(errs->text);
+	va_list ap;
+
+	errs->count++;
+	if (used + 2 >= sizeof(errs->text))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errs->text + used, sizeof(errs->text) - used - 1, fmt, ap);
+	va_end(ap);
+	strcat(errs->text, "\n");
+}
+
+static const struct conf_key *
+conf_key_find(const char *name)
+{
+	for (size_t i = 0; i < CONF_NKEYS; i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+static int
+conf_parse_bool(const char *text, int *out)
+{
+	static const char *const yes[] = { "on", "yes", "true", "1" };
+	static const char *const no[] = { "off", "no", "false", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(text, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcasecmp(text, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return -1;
+}
+
+/* Store value into the field of key; where names the origin for the error text. */
+static void
+conf_set(struct conf *cf, const struct conf_key *key, const char *value,
+    const char *where, struct conf_errors *errs)
+{
+	char *field = (char *)cf + key->offset;
+	char *end;
+	long n;
+	int b;
+
+	switch (key->type) {
+	case CONF_STRING:
+		free(*(char **)field);
+		*(char **)field = strdup(value);
+		break;
+	case CONF_INT:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || n < key->min || n > key->max) {
+			conf_error(errs, "%s: %s: bad value '%s': must be an integer from %ld to %ld",
+			    where, key->name, value, key->min, key->max);
+			return;
+		}
+		*(int *)field = (int)n;
+		break;
+	case CONF_BOOL:
+		if (conf_parse_bool(value, &b) == -1) {
+			conf_error(errs, "%s: %s: bad value '%s': must be on or off",
+			    where, key->name, value);
+			return;
+		}
+		*(int *)field = b;
+		break;
+	}
+}
+
+static char *
+conf_trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* A value may be wrapped in double quotes to keep spaces or a '#'. */
+static int
+conf_unquote(char **value)
+{
+	char *v = *value;
+	size_t len = strlen(v);
+
+	if (v[0] != '"')
+		return 0;
+	if (len < 2 || v[len - 1] != '"')
+		return -1;
+	v[len - 1] = '\0';
+	*value = v + 1;
+	return 0;
+}
+
+static void
+conf_parse_line(struct conf *cf, char *line, const char *where, struct conf_errors *errs)
+{
+	char *eq, *name, *value, *hash;
+	const struct conf_key *key;
+
+	if (line[0] != '"' && (hash = strstr(line, " #")) != NULL)
+		*hash = '\0';
+	line = conf_trim(line);
+	if (line[0] == '\0' || line[0] == '#')
+		return;
+	if ((eq = strchr(line, '=')) == NULL) {
+		conf_error(errs, "%s: expected 'key = value'", where);
+		return;
+	}
+	*eq = '\0';
+	name = conf_trim(line);
+	value = conf_trim(eq + 1);
+	if ((key = conf_key_find(name)) == NULL) {
+		conf_error(errs, "%s: unknown key '%s'", where, name);
+		return;
+	}
+	if (conf_unquote(&value) == -1) {
+		conf_error(errs, "%s: %s: unterminated quoted value", where, name);
+		return;
+	}
+	conf_set(cf, key, value, where, errs);
+}
+
+static int
+conf_parse_file(struct conf *cf, const char *path, struct conf_errors *errs)
+{
+	char line[8192], where[4200];
+	FILE *fp;
+	int lineno = 0;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		conf_error(errs, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			conf_error(errs, "%s: line too long", where);
+			break;
+		}
+		conf_parse_line(cf, line, where, errs);
+	}
+	fclose(fp);
+	return 0;
+}
+
+static void
+conf_apply_environment(struct conf *cf, struct conf_errors *errs)
+{
+	char var[128];
+	const char *value;
+
+	for (size_t i = 0; i < CONF_NKEYS; i++) {
+		size_t j = 0;
+
+		j = (size_t)snprintf(var, sizeof(var), "TRESTLE_");
+		for (const char *p = conf_keys[i].name; *p != '\0' && j + 1 < sizeof(var); p++)
+			var[j++] = (char)toupper((unsigned char)*p);
+		var[j] = '\0';
+		if ((value = getenv(var)) != NULL)
+			conf_set(cf, &conf_keys[i], value, var, errs);
+	}
+}
+
+static int
+conf_is_empty(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+static void
+conf_validate(const struct conf *cf, struct conf_errors *errs)
+{
+	if (conf_is_empty(cf->tenant_id))
+		conf_error(errs, "tenant_id: required (set it in the file or TRESTLE_TENANT_ID)");
+	if (conf_is_empty(cf->tenant_secret))
+		conf_error(errs, "tenant_secret: required (set it in the file or TRESTLE_TENANT_SECRET)");
+	else if (strlen(cf->tenant_secret) < 16)
+		conf_error(errs, "tenant_secret: too short: use at least 16 characters");
+	if (conf_is_empty(cf->database_url))
+		conf_error(errs, "database_url: required, e.g. \"host=/var/run/postgresql dbname=trestle\"");
+	if (!cf->dev_mode && (conf_is_empty(cf->jwt_secret) ||
+	    strcmp(cf->jwt_secret, CONF_PLACEHOLDER_SECRET) == 0))
+		conf_error(errs, "jwt_secret: required outside dev_mode, and not the placeholder");
+	if (conf_is_empty(cf->jwt_secret) && cf->dev_mode)
+		conf_error(errs, "jwt_secret: required (the workers sign their backend tokens with it)");
+	if (cf->mcp_path[0] != '/')
+		conf_error(errs, "mcp_path: must start with '/'");
+	if (strrchr(cf->listen, ':') == NULL)
+		conf_error(errs, "listen: bad value '%s': expected host:port", cf->listen);
+	if (strcmp(cf->log_level, "debug") && strcmp(cf->log_level, "info") &&
+	    strcmp(cf->log_level, "warn") && strcmp(cf->log_level, "error"))
+		conf_error(errs, "log_level: bad value '%s': one of debug, info, warn, error",
+		    cf->log_level);
+}
+
+int
+conf_load(struct conf *cf, const char *path, struct conf_errors *errs)
+{
+	memset(cf, 0, sizeof(*cf));
+	errs->count = 0;
+	errs->text[0] = '\0';
+	for (size_t i = 0; i < CONF_NKEYS; i++)
+		conf_set(cf, &conf_keys[i], conf_keys[i].default_value, "default", errs);
+	if (path != NULL && conf_parse_file(cf, path, errs) == -1)
+		return -1;
+	conf_apply_environment(cf, errs);
+	if (errs->count == 0)
+		conf_validate(cf, errs);
+	return errs->count == 0 ? 0 : -1;
+}
+
+void
+conf_free(struct conf *cf)
+{
+	for (size_t i = 0; i < CONF_NKEYS; i++)
+		if (conf_keys[i].type == CONF_STRING)
+			free(*(char **)((char *)cf + conf_keys[i].offset));
+	memset(cf, 0, sizeof(*cf));
+}

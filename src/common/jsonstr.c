@@ -1,0 +1,75 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonstr.h"
+
+void
+jsonstr_init(struct jsonstr *js, char *buf, size_t cap)
+{
+	js->buf = buf;
+	js->cap = cap;
+	js->len = 0;
+	if (cap > 0)
+		buf[0] = '\0';
+}
+
+static void
+jsonstr_putc(struct jsonstr *js, char c)
+{
+	if (js->len + 1 < js->cap) {
+		js->buf[js->len++] = c;
+		js->buf[js->len] = '\0';
+	}
+}
+
+void
+jsonstr_raw(struct jsonstr *js, const char *text)
+{
+	while (*text != '\0')
+		jsonstr_putc(js, *text++);
+}
+
+void
+jsonstr_quote(struct jsonstr *js, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)text;
+
+	jsonstr_putc(js, '"');
+	for (; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':  jsonstr_raw(js, "\\\""); break;
+		case '\\': jsonstr_raw(js, "\\\\"); break;
+		case '\n': jsonstr_raw(js, "\\n"); break;
+		case '\r': jsonstr_raw(js, "\\r"); break;
+		case '\t': jsonstr_raw(js, "\\t"); break;
+		default:
+			if (*p < 0x20) {
+				jsonstr_raw(js, "\\u00");
+				jsonstr_putc(js, hex[*p >> 4]);
+				jsonstr_putc(js, hex[*p & 15]);
+			} else
+				jsonstr_putc(js, (char)*p);
+		}
+	}
+	jsonstr_putc(js, '"');
+}
+
+void
+jsonstr_printf(struct jsonstr *js, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (js->len >= js->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(js->buf + js->len, js->cap - js->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	js->len += (size_t)n < js->cap - js->len ? (size_t)n : js->cap - js->len - 1;
+}

@@ -1,0 +1,27 @@
+/* Structured logging: one JSON object per line, written with a single write(2). */
+#ifndef TRESTLE_LOG_H
+#define TRESTLE_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR, LOG_LEVEL_FATAL };
+
+/* role names the process ("master", "worker", "api", "ctl"); path NULL or "" logs to stderr. */
+int	log_init(const char *role, const char *path, enum log_level min_level);
+int	log_reopen(void);
+int	log_level_parse(const char *name, enum log_level *out);
+
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn appends strerror(errno). */
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_cid(enum log_level level, const char *correlation_id, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Write an already formed JSON object (without newline) as one line, e.g. an access record. */
+void	log_json_line(const char *json);
+void	fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif
