@@ -1,0 +1,94 @@
+/* The API child: state shared by its modules. */
+#ifndef TRESTLE_API_H
+#define TRESTLE_API_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "conf.h"
+#include "jwt.h"
+
+#define API_SESSION_TTL_SEC	(30 * 60)
+#define API_CID_MAX		128
+
+struct db_pool;
+
+struct api_ctx {
+	const struct conf	*cf;
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct db_pool		*pool;
+	int			 schema_ready;
+};
+
+/* What a route needs before its handler runs, in the order the guards run. */
+enum api_guard_flags {
+	API_NEED_USER		= 1 << 0,
+	API_NEED_TENANT		= 1 << 1,
+	API_NEED_SESSION	= 1 << 2,
+	API_NEED_EPOCH		= 1 << 3,
+};
+
+struct api_entity {
+	const char	*path;		/* "notes" */
+	const char	*table;		/* "note" */
+	const char	*noun;		/* "note" */
+};
+
+struct api_req;
+typedef void (*api_handler_fn)(struct api_req *);
+
+struct api_route {
+	enum evhttp_cmd_type	 method;
+	const char		*pattern;	/* "/v1/{e}/{uid}": {e} an entity, {id} any segment */
+	int			 guards;
+	api_handler_fn		 handler;
+};
+
+/* One request in flight; freed when its reply is sent or its client goes away. */
+struct api_req {
+	struct api_ctx		*ctx;
+	struct evhttp_request	*req;
+	const struct api_route	*route;
+	const struct api_entity	*entity;
+	struct db_query		*pending;
+	char			 cid[API_CID_MAX];
+	char			 sub[JWT_SUB_MAX];
+	char			 owner_id[37];
+	char			 session_id[64];
+	char			 segment[64];	/* the {uid} or {id} of the path */
+	long long		 client_epoch;
+	int			 server_epoch;
+	char			*body;		/* NUL-terminated copy of the request body */
+	size_t			 body_len;
+};
+
+/* api_http.c: replies (each frees the request) */
+struct evbuffer;
+void	api_reply_json(struct api_req *, int status, const char *json);
+void	api_reply_json_buffer(struct api_req *, int status, struct evbuffer *json);
+void	api_reply_error(struct api_req *, int status, const char *message);
+void	api_reply_text(struct api_req *, int status, const char *text);
+void	api_reply_db_failure(struct api_req *, int status_of_db, const char *message);
+void	api_add_header(struct api_req *, const char *name, const char *value);
+const char *api_query_param(struct api_req *, const char *name, char *buf, size_t cap);
+int	api_http_start(struct api_ctx *);
+
+/* api_guard.c: run the route's guards, then its handler */
+void	api_guard_run(struct api_req *);
+
+/* handlers */
+void	api_sessions_create(struct api_req *);
+void	api_sessions_get(struct api_req *);
+void	api_sessions_delete(struct api_req *);
+void	api_entity_list(struct api_req *);
+void	api_entity_create(struct api_req *);
+void	api_entity_get(struct api_req *);
+
+/* RFC 3339 UTC with milliseconds: out needs 32 bytes. */
+void	api_format_ms(long long ms, char *out, size_t cap);
+long long api_now_ms(void);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * The guards of the contract, in its order: user (JWT), tenant headers, sync
+ * session, epoch.  The user and tenant guards are pure computations; resolving
+ * the user's row or the session takes one query, after which the route's
+ * handler runs with r->owner_id set.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <libpq-fe.h>
+
+#include "api.h"
+#include "codec.h"
+#include "db_pool.h"
+#include "jwt.h"
+#include "log.h"
+#include "tenant.h"
+
+#define SQL_UPSERT_USER \
+	"INSERT INTO app_user (sub) VALUES ($1) ON CONFLICT (sub) DO UPDATE SET sub = excluded.sub " \
+	"RETURNING id::text"
+#define SQL_SESSION_OWNER \
+	"SELECT s.owner_id::text, u.sub, coalesce(o.epoch, 1) FROM trestle_sync_session s " \
+	"JOIN app_user u ON u.id = s.owner_id " \
+	"LEFT JOIN owner_state o ON o.owner_id = s.owner_id::text " \
+	"WHERE s.id = $1::uuid AND s.expires_at > now()"
+
+static const char *
+api_header(struct api_req *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+static int
+api_guard_user(struct api_req *r)
+{
+	const char *auth = api_header(r, "Authorization"), *debug_sub, *reason = "no credentials";
+
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+		if (jwt_hs_verify(auth + 7, r->ctx->cf->jwt_secret, (long long)time(NULL),
+		    r->sub, &reason) == 0)
+			return 0;
+	} else if (r->ctx->cf->dev_mode && (debug_sub = api_header(r, "X-Debug-Sub")) != NULL &&
+	    debug_sub[0] != '\0' && strlen(debug_sub) < sizeof(r->sub)) {
+		strcpy(r->sub, debug_sub);
+		return 0;
+	}
+	log_cid(LOG_LEVEL_INFO, r->cid, "api: user refused: %s", reason);
+	return -1;
+}
+
+static int
+api_guard_tenant(struct api_req *r)
+{
+	const char *reason = NULL;
+
+	if (tenant_v1_verify(r->ctx->cf->tenant_secret, r->ctx->cf->tenant_id,
+	    api_header(r, "X-TB-Tenant-ID"), api_header(r, "X-TB-Timestamp"),
+	    api_header(r, "X-TB-Signature"), api_now_ms(), &reason) == 0)
+		return 0;
+	log_cid(LOG_LEVEL_INFO, r->cid, "api: tenant headers refused: %s", reason);
+	return -1;
+}
+
+static int
+api_guard_epoch(struct api_req *r)
+{
+	const char *text = api_header(r, "X-Sync-Epoch");
+	char buf[320], epoch[16];
+	char *end;
+
+	r->client_epoch = 0;
+	if (text != NULL) {
+		r->client_epoch = strtoll(text, &end, 10);
+		if (end == text || *end != '\0')
+			r->client_epoch = 0;
+	}
+	if (r->client_epoch >= r->server_epoch)
+		return 0;
+	snprintf(epoch, sizeof(epoch), "%d", r->server_epoch);
+	api_add_header(r, "X-Sync-Epoch", epoch);
+	snprintf(buf, sizeof(buf), "{\"error\":\"epoch_mismatch\",\"epoch\":%d,\"correlation_id\":\"%s\"}",
+	    r->server_epoch, r->cid);
+	api_reply_json(r, 409, buf);
+	return -1;
+}
+
+static void
+api_guard_after_session(struct api_req *r)
+{
+	if ((r->route->guards & API_NEED_EPOCH) && api_guard_epoch(r) == -1)
+		return;
+	r->route->handler(r);
+}
+
+static void
+api_on_session_owner(enum db_status status, const PGresult *res, const char *sqlstate,
+    const char *message, void *arg)
+{
+	struct api_req *r = arg;
+
+	(void)sqlstate;
+	r->pending = NULL;
+	if (status != DB_OK) {
+		api_reply_db_failure(r, status, message);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		api_reply_error(r, 428, "sync session required: create one with POST /v1/sync/sessions");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), r->sub) != 0) {
+		api_reply_error(r, 403, "forbidden");
+		return;
+	}
+	snprintf(r->owner_id, sizeof(r->owner_id), "%s", PQgetvalue(res, 0, 0));
+	r->server_epoch = atoi(PQgetvalue(res, 0, 2));
+	api_guard_after_session(r);
+}
+
+static void
+api_guard_session(struct api_req *r)
+{
+	const char *id = api_header(r, "X-Sync-Session");
+	const char *params[1];
+
+	if (id == NULL || !uuid_is_valid(id)) {
+		api_reply_error(r, 428, "sync session required: create one with POST /v1/sync/sessions");
+		return;
+	}
+	snprintf(r->session_id, sizeof(r->session_id), "%s", id);
+	params[0] = r->session_id;
+	r->pending = db_pool_exec(r->ctx->pool, NULL, SQL_SESSION_OWNER, 1, params,
+	    DB_RETRY_READ, api_on_session_owner, r);
+	if (r->pending == NULL)
+		api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
+}
+
+static void
+api_on_user(enum db_status status, const PGresult *res, const char *sqlstate,
+    const char *message, void *arg)
+{
+	struct api_req *r = arg;
+
+	(void)sqlstate;
+	r->pending = NULL;
+	if (status != DB_OK || PQntuples(res) != 1) {
+		api_reply_db_failure(r, status, message);
+		return;
+	}
+	snprintf(r->owner_id, sizeof(r->owner_id), "%s", PQgetvalue(res, 0, 0));
+	r->route->handler(r);
+}
+
+/* The user's row, created on first sight as the contract says; the upsert is idempotent. */
+static void
+api_guard_resolve_user(struct api_req *r)
+{
+	const char *params[1] = { r->sub };
+
+	r->pending = db_pool_exec(r->ctx->pool, NULL, SQL_UPSERT_USER, 1, params,
+	    DB_RETRY_READ, api_on_user, r);
+	if (r->pending == NULL)
+		api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
+}
+
+void
+api_guard_run(struct api_req *r)
+{
+	int guards = r->route->guards;
+
+	if ((guards & API_NEED_USER) && api_guard_user(r) == -1) {
+		api_reply_text(r, 401, "unauthorized");
+		return;
+	}
+	if ((guards & API_NEED_TENANT) && api_guard_tenant(r) == -1) {
+		api_reply_text(r, 401, "Unauthorized: invalid tenant headers");
+		return;
+	}
+	if ((guards & API_NEED_USER) && !r->ctx->schema_ready) {
+		api_add_header(r, "Retry-After", "1");
+		api_reply_error(r, 503, "database unavailable: schema not yet applied");
+		return;
+	}
+	if (guards & API_NEED_SESSION)
+		api_guard_session(r);
+	else if (guards & API_NEED_USER)
+		api_guard_resolve_user(r);
+	else
+		r->route->handler(r);
+}

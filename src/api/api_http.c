@@ -1,0 +1,340 @@
+/*
+ * The API child's HTTP side: the listener on its Unix socket, the route table,
+ * request intake and the reply helpers.  Every reply helper sends the response
+ * and frees the request, so a handler ends by calling exactly one of them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "api.h"
+#include "codec.h"
+#include "db_pool.h"
+#include "jsonstr.h"
+#include "log.h"
+
+static const struct api_entity api_entities[] = {
+	{ "notes", "note", "note" },
+	{ "tasks", "task", "task" },
+	{ "comments", "comment", "comment" },
+	{ "chats", "chat", "chat" },
+	{ "chat_messages", "chat_message", "chat message" },
+};
+
+#define GUARDS_SESSION_ROUTES	(API_NEED_USER | API_NEED_TENANT)
+#define GUARDS_ENTITY_ROUTES	(API_NEED_USER | API_NEED_TENANT | API_NEED_SESSION | API_NEED_EPOCH)
+
+static void api_healthz(struct api_req *);
+
+static const struct api_route api_routes[] = {
+	{ EVHTTP_REQ_GET,	"/healthz",			0,			api_healthz },
+	{ EVHTTP_REQ_POST,	"/v1/sync/sessions",		GUARDS_SESSION_ROUTES,	api_sessions_create },
+	{ EVHTTP_REQ_GET,	"/v1/sync/sessions/{id}",	GUARDS_SESSION_ROUTES,	api_sessions_get },
+	{ EVHTTP_REQ_DELETE,	"/v1/sync/sessions/{id}",	GUARDS_SESSION_ROUTES,	api_sessions_delete },
+	{ EVHTTP_REQ_GET,	"/v1/{e}",			GUARDS_ENTITY_ROUTES,	api_entity_list },
+	{ EVHTTP_REQ_POST,	"/v1/{e}",			GUARDS_ENTITY_ROUTES,	api_entity_create },
+	{ EVHTTP_REQ_GET,	"/v1/{e}/{id}",			GUARDS_ENTITY_ROUTES,	api_entity_get },
+};
+
+long long
+api_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void
+api_format_ms(long long ms, char *out, size_t cap)
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static void
+api_req_free(struct api_req *r)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+
+	if (evcon != NULL)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (r->pending != NULL)
+		db_query_cancel(r->pending);
+	free(r->body);
+	free(r);
+}
+
+void
+api_add_header(struct api_req *r, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
+static void
+api_reply_buffer(struct api_req *r, int status, const char *content_type, struct evbuffer *body)
+{
+	api_add_header(r, "Content-Type", content_type);
+	api_add_header(r, "X-Correlation-ID", r->cid);
+	evhttp_send_reply(r->req, status, NULL, body);
+	api_req_free(r);
+}
+
+static void
+api_reply(struct api_req *r, int status, const char *content_type, const char *body)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	evbuffer_add(out, body, strlen(body));
+	api_reply_buffer(r, status, content_type, out);
+	evbuffer_free(out);
+}
+
+void
+api_reply_json_buffer(struct api_req *r, int status, struct evbuffer *body)
+{
+	api_reply_buffer(r, status, "application/json", body);
+}
+
+void
+api_reply_json(struct api_req *r, int status, const char *json)
+{
+	api_reply(r, status, "application/json", json);
+}
+
+void
+api_reply_text(struct api_req *r, int status, const char *text)
+{
+	api_reply(r, status, "text/plain; charset=utf-8", text);
+}
+
+void
+api_reply_error(struct api_req *r, int status, const char *message)
+{
+	char buf[1024];
+	struct jsonstr js;
+
+	jsonstr_init(&js, buf, sizeof(buf));
+	jsonstr_raw(&js, "{\"error\":");
+	jsonstr_quote(&js, message);
+	jsonstr_raw(&js, ",\"correlation_id\":");
+	jsonstr_quote(&js, r->cid);
+	jsonstr_raw(&js, "}");
+	api_reply_json(r, status, buf);
+}
+
+/* A database failure: 503 with Retry-After when the database is unreachable or busy. */
+void
+api_reply_db_failure(struct api_req *r, int db_status, const char *message)
+{
+	log_cid(LOG_LEVEL_WARN, r->cid, "api: database: %s", message);
+	if (db_status == DB_QUERY_ERROR) {
+		api_reply_error(r, 500, "internal error");
+		return;
+	}
+	api_add_header(r, "Retry-After", "1");
+	api_reply_error(r, 503, message);
+}
+
+const char *
+api_query_param(struct api_req *r, const char *name, char *buf, size_t cap)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+	const char *query = evhttp_uri_get_query(uri);
+	struct evkeyvalq params;
+	const char *v;
+
+	if (query == NULL || evhttp_parse_query_str(query, &params) == -1)
+		return NULL;
+	v = evhttp_find_header(&params, name);
+	if (v != NULL)
+		snprintf(buf, cap, "%s", v);
+	evhttp_clear_headers(&params);
+	return v != NULL ? buf : NULL;
+}
+
+static void
+api_healthz(struct api_req *r)
+{
+	api_reply_text(r, 200, "ok");
+}
+
+static const struct api_entity *
+api_entity_find(const char *segment, size_t len)
+{
+	for (size_t i = 0; i < sizeof(api_entities) / sizeof(api_entities[0]); i++)
+		if (strlen(api_entities[i].path) == len &&
+		    strncmp(api_entities[i].path, segment, len) == 0)
+			return &api_entities[i];
+	return NULL;
+}
+
+/* Match path against pattern segment by segment, filling the request's entity and segment. */
+static int
+api_route_match(const char *pattern, const char *path, struct api_req *r)
+{
+	while (*pattern != '\0' && *path != '\0') {
+		const char *pend = strchrnul(pattern + 1, '/');
+		const char *send = strchrnul(path + 1, '/');
+		size_t plen = (size_t)(pend - pattern), slen = (size_t)(send - path);
+
+		if (strncmp(pattern, "/{e}", plen) == 0 && plen == 4) {
+			if ((r->entity = api_entity_find(path + 1, slen - 1)) == NULL)
+				return 0;
+		} else if (strncmp(pattern, "/{id}", plen) == 0 && plen == 5) {
+			if (slen - 1 == 0 || slen - 1 >= sizeof(r->segment))
+				return 0;
+			memcpy(r->segment, path + 1, slen - 1);
+			r->segment[slen - 1] = '\0';
+		} else if (plen != slen || strncmp(pattern, path, plen) != 0)
+			return 0;
+		pattern = pend;
+		path = send;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+/* 404 when no pattern matches the path, 405 when the path matches for another method. */
+static int
+api_route_find(struct api_req *r, const char *path)
+{
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+		if (!api_route_match(api_routes[i].pattern, path, r))
+			continue;
+		path_known = 1;
+		if (api_routes[i].method == evhttp_request_get_command(r->req)) {
+			r->route = &api_routes[i];
+			return 200;
+		}
+	}
+	return path_known ? 405 : 404;
+}
+
+static void
+api_take_correlation_id(struct api_req *r)
+{
+	const char *cid = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	    "X-Correlation-ID");
+
+	if (cid != NULL && cid[0] != '\0' && strlen(cid) < sizeof(r->cid) &&
+	    strpbrk(cid, "\r\n\"\\") == NULL)
+		snprintf(r->cid, sizeof(r->cid), "%s", cid);
+	else
+		uuid_generate(r->cid);
+}
+
+static void
+api_take_body(struct api_req *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(in);
+
+	if ((r->body = malloc(len + 1)) == NULL)
+		fatal("api_take_body");
+	evbuffer_remove(in, r->body, len);
+	r->body[len] = '\0';
+	r->body_len = len;
+}
+
+static void
+api_on_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_req *r = arg;
+
+	(void)evcon;
+	log_cid(LOG_LEVEL_DEBUG, r->cid, "api: client went away before the reply");
+	api_req_free(r);
+}
+
+static void
+api_on_request(struct evhttp_request *req, void *arg)
+{
+	struct api_req *r;
+	char *path;
+	int status;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("api_on_request");
+	r->ctx = arg;
+	r->req = req;
+	api_take_correlation_id(r);
+	path = evhttp_uridecode(evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), 0, NULL);
+	status = path != NULL ? api_route_find(r, path) : 404;
+	free(path);
+	if (status == 404) {
+		api_reply_error(r, 404, "not found");
+		return;
+	}
+	if (status == 405) {
+		api_reply_error(r, 405, "method not allowed");
+		return;
+	}
+	api_take_body(r);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), api_on_close, r);
+	api_guard_run(r);
+}
+
+static evutil_socket_t
+api_bind_unix(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	evutil_socket_t fd;
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatalx("api: socket path too long: %s", path);
+	strcpy(sun.sun_path, path);
+	if (unlink(path) == -1 && errno != ENOENT)
+		fatal("api: unlink %s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		fatal("api: socket");
+	old = umask(0077);	/* only this user may talk to the API child */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("api: bind %s", path);
+	umask(old);
+	if (listen(fd, 1024) == -1)
+		fatal("api: listen %s", path);
+	return fd;
+}
+
+int
+api_http_start(struct api_ctx *ctx)
+{
+	char path[4096];
+	evutil_socket_t fd;
+
+	snprintf(path, sizeof(path), "%s/api.sock", ctx->cf->runtime_dir);
+	fd = api_bind_unix(path);
+	if ((ctx->http = evhttp_new(ctx->base)) == NULL)
+		fatalx("api: evhttp_new");
+	evhttp_set_allowed_methods(ctx->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
+	evhttp_set_max_body_size(ctx->http, (ev_ssize_t)ctx->cf->max_body_bytes);
+	evhttp_set_timeout(ctx->http, 60);
+	evhttp_set_gencb(ctx->http, api_on_request, ctx);
+	if (evhttp_accept_socket(ctx->http, fd) == -1)
+		fatalx("api: cannot serve on %s", path);
+	log_info("api: listening on %s", path);
+	return 0;
+}

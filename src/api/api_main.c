@@ -1,0 +1,140 @@
+/*
+ * trestle-api: the API child.  Started by trestled with its channel on fd 3;
+ * serves the ToolBridge REST contract on <runtime_dir>/api.sock.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "api.h"
+#include "child_link.h"
+#include "conf.h"
+#include "db_pool.h"
+#include "log.h"
+#include "migrations.h"
+
+#define MIGRATION_RETRY_SEC 1
+
+static struct event *migration_timer;
+
+static void
+api_try_migrations(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_ctx *ctx = arg;
+	struct timeval retry = { MIGRATION_RETRY_SEC, 0 };
+	char err[512];
+
+	(void)fd;
+	(void)what;
+	if (migrations_apply(ctx->cf->database_url, err, sizeof(err)) == 0) {
+		ctx->schema_ready = 1;
+		log_info("api: schema is up to date");
+		return;
+	}
+	log_warnx("api: cannot apply the schema yet (retrying every %d s): %s",
+	    MIGRATION_RETRY_SEC, err);
+	evtimer_add(migration_timer, &retry);
+}
+
+static void
+api_on_shutdown(int fast, void *arg)
+{
+	struct api_ctx *ctx = arg;
+
+	log_info("api: %s shutdown", fast ? "fast" : "graceful");
+	event_base_loopexit(ctx->base, NULL);
+}
+
+static void
+api_on_reopen_logs(void *arg)
+{
+	(void)arg;
+	log_reopen();
+}
+
+static void
+api_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	api_on_shutdown(sig == SIGINT, arg);
+}
+
+static struct db_pool *
+api_pool_new(struct api_ctx *ctx)
+{
+	struct db_pool_options opts = {
+		.conninfo = ctx->cf->database_url,
+		.size = ctx->cf->db_pool_size,
+		.queue_max = 4096,
+		.statement_timeout_ms = ctx->cf->db_statement_timeout_ms,
+		.connect_timeout_ms = 3000,
+		.queue_timeout_ms = ctx->cf->api_timeout_ms,
+	};
+
+	return db_pool_new(ctx->base, &opts);
+}
+
+static void
+api_load_conf(const struct child_args *args, struct conf *cf)
+{
+	struct conf_errors errs;
+	enum log_level level = LOG_LEVEL_INFO;
+
+	if (conf_load(cf, args->config_path, &errs) == -1) {
+		fprintf(stderr, "%s", errs.text);
+		exit(CONF_EXIT_INVALID);
+	}
+	log_level_parse(cf->log_level, &level);
+	if (log_init("api", cf->log_file, level) == -1) {
+		fprintf(stderr, "trestle-api: cannot open log file %s\n", cf->log_file);
+		exit(CONF_EXIT_INVALID);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct child_link_handlers handlers = { api_on_shutdown, api_on_reopen_logs, NULL };
+	struct child_args args;
+	struct api_ctx ctx = { 0 };
+	struct conf cf;
+	struct event *ev_term, *ev_int;
+	struct child_link *link;
+
+	child_args_parse(argc, argv, &args);
+	api_load_conf(&args, &cf);
+	signal(SIGPIPE, SIG_IGN);
+	ctx.cf = &cf;
+	if ((ctx.base = event_base_new()) == NULL)
+		fatalx("api: event_base_new");
+	handlers.arg = &ctx;
+	link = child_link_start(ctx.base, &handlers);
+	ev_term = evsignal_new(ctx.base, SIGTERM, api_on_signal, &ctx);
+	ev_int = evsignal_new(ctx.base, SIGINT, api_on_signal, &ctx);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	migration_timer = evtimer_new(ctx.base, api_try_migrations, &ctx);
+	api_try_migrations(-1, 0, &ctx);
+	ctx.pool = api_pool_new(&ctx);
+	api_http_start(&ctx);
+	child_link_ready(link);
+	log_info("api: serving (slot %d, generation %d)", args.slot, args.generation);
+	event_base_dispatch(ctx.base);
+
+	evhttp_free(ctx.http);
+	db_pool_free(ctx.pool);
+	event_free(migration_timer);
+	event_free(ev_term);
+	event_free(ev_int);
+	child_link_free(link);
+	event_base_free(ctx.base);
+	conf_free(&cf);
+	log_info("api: stopped");
+	return 0;
+}

@@ -1,0 +1,125 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "child_link.h"
+#include "log.h"
+
+#define HEARTBEAT_INTERVAL_SEC 1
+
+struct child_link {
+	struct event			*ev_read;
+	struct event			*ev_heartbeat;
+	struct child_link_handlers	 handlers;
+};
+
+static int
+child_args_int(const char *text, const char *name)
+{
+	char *end;
+	long n = strtol(text, &end, 10);
+
+	if (*end != '\0' || n < 0 || n > 1000000) {
+		fprintf(stderr, "bad value for %s: %s\n", name, text);
+		exit(64);
+	}
+	return (int)n;
+}
+
+void
+child_args_parse(int argc, char **argv, struct child_args *args)
+{
+	memset(args, 0, sizeof(*args));
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 < argc && strcmp(argv[i], "-c") == 0)
+			args->config_path = argv[++i];
+		else if (i + 1 < argc && strcmp(argv[i], "--slot") == 0)
+			args->slot = child_args_int(argv[++i], "--slot");
+		else if (i + 1 < argc && strcmp(argv[i], "--generation") == 0)
+			args->generation = child_args_int(argv[++i], "--generation");
+		else {
+			fprintf(stderr, "usage: %s [--slot N] [--generation G] [-c FILE]\n"
+			    "(started by trestled; not meant to be run by hand)\n", argv[0]);
+			exit(64);
+		}
+	}
+}
+
+static void
+child_link_on_message(evutil_socket_t fd, short what, void *arg)
+{
+	struct child_link *link = arg;
+	struct channel_msg msg;
+	int rc;
+
+	(void)what;
+	rc = channel_recv(fd, &msg);
+	if (rc == 0) {
+		log_warnx("master is gone; exiting");
+		_exit(0);
+	}
+	if (rc == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_warn("channel to master");
+		_exit(0);
+	}
+	if (msg.type == CHANNEL_MASTER_SHUTDOWN && link->handlers.shutdown != NULL)
+		link->handlers.shutdown(msg.arg, link->handlers.arg);
+	else if (msg.type == CHANNEL_MASTER_REOPEN_LOGS && link->handlers.reopen_logs != NULL)
+		link->handlers.reopen_logs(link->handlers.arg);
+}
+
+static void
+child_link_on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	channel_send(CHANNEL_CHILD_FD, CHANNEL_CHILD_HEARTBEAT, 0);
+}
+
+struct child_link *
+child_link_start(struct event_base *base, const struct child_link_handlers *handlers)
+{
+	struct timeval every = { HEARTBEAT_INTERVAL_SEC, 0 };
+	struct child_link *link;
+	int type;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(CHANNEL_CHILD_FD, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return NULL;
+	evutil_make_socket_nonblocking(CHANNEL_CHILD_FD);
+	if ((link = calloc(1, sizeof(*link))) == NULL)
+		fatal("child_link_start");
+	link->handlers = *handlers;
+	link->ev_read = event_new(base, CHANNEL_CHILD_FD, EV_READ | EV_PERSIST,
+	    child_link_on_message, link);
+	link->ev_heartbeat = event_new(base, -1, EV_PERSIST, child_link_on_heartbeat, link);
+	event_add(link->ev_read, NULL);
+	event_add(link->ev_heartbeat, &every);
+	return link;
+}
+
+void
+child_link_ready(struct child_link *link)
+{
+	if (link != NULL)
+		channel_send(CHANNEL_CHILD_FD, CHANNEL_CHILD_READY, 0);
+}
+
+void
+child_link_free(struct child_link *link)
+{
+	if (link == NULL)
+		return;
+	event_free(link->ev_read);
+	event_free(link->ev_heartbeat);
+	free(link);
+}

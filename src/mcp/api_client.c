@@ -1,0 +1,776 @@
+/*
+ * libcurl's multi interface on the worker's libevent loop (the "hiper"
+ * pattern): curl tells us which sockets to watch and when to wake it up
+ * (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION); libevent tells curl when
+ * a socket is ready or the timer fired (curl_multi_socket_action); finished
+ * transfers are collected with curl_multi_info_read and handed to their
+ * callbacks.  The multi handle's connection cache keeps connections to the
+ * API child alive between calls.
+ *
+ * Calls are recycled through a small free list: the easy handle and the
+ * buffers of a finished call serve the next one, so a call costs no
+ * curl_easy_init and few allocations.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "api_client.h"
+#include "log.h"
+
+/*
+ * Connections to the API child, open and cached.  Calls beyond the limit wait
+ * in curl's queue for a free connection (their timeout running): a burst of
+ * calls must not open more connections than the API child's listen backlog
+ * holds, or connect(2) on its Unix socket fails at once with EAGAIN.
+ */
+#define API_CLIENT_MAX_CONNECTIONS	64
+#define API_CLIENT_SPARE_MAX		64	/* finished calls kept for reuse */
+#define API_CLIENT_SPARE_BUF_MAX	(64 * 1024)	/* larger buffers are not kept */
+#define API_CLIENT_CONNECT_TIMEOUT_MS	2000
+#define API_CLIENT_MAX_HEADERS		(256 * 1024)
+#define API_CLIENT_URL_PREFIX		"http://api"
+
+struct api_buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+enum api_call_state {
+	CALL_SPARE,		/* on the free list */
+	CALL_RUNNING,		/* in the multi handle */
+	CALL_DEFERRED,		/* failed before starting; callback pending */
+	CALL_DONE,		/* its callback is running */
+};
+
+/* Why a call failed on our side rather than curl's. */
+enum api_call_fault {
+	FAULT_NONE,
+	FAULT_BODY_TOO_LARGE,
+	FAULT_HEADERS_TOO_LARGE,
+	FAULT_NO_MEMORY,
+};
+
+struct api_call {
+	TAILQ_ENTRY(api_call)	 entry;		/* running, deferred or spare list */
+	struct api_client	*client;
+	enum api_call_state	 state;
+	enum api_call_fault	 fault;
+	CURL			*easy;
+	struct curl_slist	*req_headers;
+	struct api_buf		 url;
+	struct api_buf		 req_body;
+	struct api_buf		 body;
+	struct api_buf		 headers;	/* NUL-terminated lines */
+	api_done_fn		 done;
+	void			*arg;
+	int			 timeout_ms;
+	const char		*deferred_error;
+	char			 curl_error[CURL_ERROR_SIZE];
+	char			 error[CURL_ERROR_SIZE + 256];
+};
+
+/* One socket curl asked us to watch. */
+struct api_sock {
+	LIST_ENTRY(api_sock)	 entry;
+	struct api_client	*client;
+	struct event		*ev;
+	short			 events;
+};
+
+TAILQ_HEAD(api_call_list, api_call);
+
+struct api_client {
+	struct event_base	*base;
+	CURLM			*multi;
+	struct event		*timer;
+	struct event		*deferred_ev;
+	char			*socket_path;
+	int			 timeout_ms;
+	struct api_call_list	 running;
+	struct api_call_list	 deferred;
+	struct api_call_list	 spare;
+	unsigned int		 nspare;
+	LIST_HEAD(, api_sock)	 socks;
+	int			 dispatching;
+	int			 free_requested;
+};
+
+static int	api_global_init(void);
+static int	api_buf_reserve(struct api_buf *, size_t);
+static int	api_buf_append(struct api_buf *, const void *, size_t);
+static void	api_buf_release(struct api_buf *, size_t);
+static int	api_client_socket_cb(CURL *, curl_socket_t, int, void *, void *);
+static int	api_client_timer_cb(CURLM *, long, void *);
+static void	api_sock_event_cb(evutil_socket_t, short, void *);
+static void	api_timer_event_cb(evutil_socket_t, short, void *);
+static void	api_deferred_event_cb(evutil_socket_t, short, void *);
+static void	api_client_perform(struct api_client *, curl_socket_t, int);
+static void	api_client_collect(struct api_client *);
+static void	api_client_destroy(struct api_client *);
+static struct api_call *api_call_get(struct api_client *);
+static int	api_call_setup(struct api_call *, const struct api_request *);
+static int	api_call_set_method(struct api_call *, const struct api_request *);
+static int	api_call_set_headers(struct api_call *, const struct api_request *);
+static void	api_call_defer(struct api_call *, const char *);
+static void	api_call_finish(struct api_call *, CURLcode);
+static const char *api_call_error(struct api_call *, CURLcode);
+static void	api_call_release(struct api_call *);
+static void	api_call_destroy(struct api_call *);
+static size_t	api_call_write_cb(char *, size_t, size_t, void *);
+static size_t	api_call_header_cb(char *, size_t, size_t, void *);
+
+static int
+api_global_init(void)
+{
+	static int done;
+
+	if (done)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	done = 1;
+	return 0;
+}
+
+/* Room for n more bytes and a terminating NUL. */
+static int
+api_buf_reserve(struct api_buf *buf, size_t n)
+{
+	size_t cap;
+	char *data;
+
+	if (buf->len + n + 1 <= buf->cap)
+		return 0;
+	cap = buf->cap ? buf->cap : 1024;
+	while (cap < buf->len + n + 1)
+		cap *= 2;
+	if ((data = realloc(buf->data, cap)) == NULL)
+		return -1;
+	buf->data = data;
+	buf->cap = cap;
+	return 0;
+}
+
+static int
+api_buf_append(struct api_buf *buf, const void *p, size_t n)
+{
+	if (api_buf_reserve(buf, n) == -1)
+		return -1;
+	memcpy(buf->data + buf->len, p, n);
+	buf->len += n;
+	buf->data[buf->len] = '\0';
+	return 0;
+}
+
+/* Empties buf, keeping its memory only when it is no larger than keep. */
+static void
+api_buf_release(struct api_buf *buf, size_t keep)
+{
+	if (buf->cap > keep) {
+		free(buf->data);
+		buf->data = NULL;
+		buf->cap = 0;
+	}
+	buf->len = 0;
+	if (buf->data != NULL)
+		buf->data[0] = '\0';
+}
+
+struct api_client *
+api_client_new(struct event_base *base, const char *unix_socket_path, int timeout_ms)
+{
+	struct api_client *client;
+
+	if (api_global_init() == -1)
+		return NULL;
+	if ((client = calloc(1, sizeof(*client))) == NULL)
+		return NULL;
+	client->base = base;
+	client->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+	TAILQ_INIT(&client->running);
+	TAILQ_INIT(&client->deferred);
+	TAILQ_INIT(&client->spare);
+	LIST_INIT(&client->socks);
+	client->socket_path = strdup(unix_socket_path);
+	client->multi = curl_multi_init();
+	client->timer = evtimer_new(base, api_timer_event_cb, client);
+	client->deferred_ev = event_new(base, -1, 0, api_deferred_event_cb, client);
+	if (client->socket_path == NULL || client->multi == NULL ||
+	    client->timer == NULL || client->deferred_ev == NULL) {
+		api_client_destroy(client);
+		return NULL;
+	}
+	curl_multi_setopt(client->multi, CURLMOPT_SOCKETFUNCTION, api_client_socket_cb);
+	curl_multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);
+	curl_multi_setopt(client->multi, CURLMOPT_TIMERFUNCTION, api_client_timer_cb);
+	curl_multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
+	curl_multi_setopt(client->multi, CURLMOPT_MAXCONNECTS, (long)API_CLIENT_MAX_CONNECTIONS);
+	curl_multi_setopt(client->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)API_CLIENT_MAX_CONNECTIONS);
+	return client;
+}
+
+void
+api_client_free(struct api_client *client)
+{
+	struct api_call *call;
+
+	if (client == NULL)
+		return;
+	/* Inside a callback: cancel now, free once the dispatch loop unwinds. */
+	if (client->dispatching) {
+		while ((call = TAILQ_FIRST(&client->running)) != NULL)
+			api_call_cancel(call);
+		while ((call = TAILQ_FIRST(&client->deferred)) != NULL)
+			api_call_cancel(call);
+		client->free_requested = 1;
+		return;
+	}
+	api_client_destroy(client);
+}
+
+static void
+api_client_destroy(struct api_client *client)
+{
+	struct api_call *call;
+	struct api_sock *sock;
+
+	while ((call = TAILQ_FIRST(&client->running)) != NULL) {
+		TAILQ_REMOVE(&client->running, call, entry);
+		curl_multi_remove_handle(client->multi, call->easy);
+		api_call_destroy(call);
+	}
+	while ((call = TAILQ_FIRST(&client->deferred)) != NULL) {
+		TAILQ_REMOVE(&client->deferred, call, entry);
+		api_call_destroy(call);
+	}
+	while ((call = TAILQ_FIRST(&client->spare)) != NULL) {
+		TAILQ_REMOVE(&client->spare, call, entry);
+		api_call_destroy(call);
+	}
+	if (client->multi != NULL)
+		curl_multi_cleanup(client->multi);
+	/* curl removes every socket it watched; this is only a safety net. */
+	while ((sock = LIST_FIRST(&client->socks)) != NULL) {
+		LIST_REMOVE(sock, entry);
+		event_free(sock->ev);
+		free(sock);
+	}
+	if (client->timer != NULL)
+		event_free(client->timer);
+	if (client->deferred_ev != NULL)
+		event_free(client->deferred_ev);
+	free(client->socket_path);
+	free(client);
+}
+
+struct api_call *
+api_client_send(struct api_client *client, const struct api_request *req,
+    api_done_fn done, void *arg)
+{
+	struct api_call *call;
+	CURLMcode rc;
+
+	if ((call = api_call_get(client)) == NULL)
+		return NULL;
+	call->done = done;
+	call->arg = arg;
+	call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : client->timeout_ms;
+	if (req->method == NULL || req->path == NULL || req->path[0] != '/') {
+		api_call_defer(call, "API request invalid: a method and a path "
+		    "starting with '/' are required");
+		return call;
+	}
+	if (api_call_setup(call, req) == -1) {
+		api_call_release(call);
+		return NULL;
+	}
+	/* Adding only arms the timer: the transfer starts from the event loop. */
+	if ((rc = curl_multi_add_handle(client->multi, call->easy)) != CURLM_OK) {
+		if (rc == CURLM_OUT_OF_MEMORY) {
+			api_call_release(call);
+			return NULL;
+		}
+		snprintf(call->error, sizeof(call->error),
+		    "API request could not start: %s", curl_multi_strerror(rc));
+		api_call_defer(call, call->error);
+		return call;
+	}
+	call->state = CALL_RUNNING;
+	TAILQ_INSERT_TAIL(&client->running, call, entry);
+	return call;
+}
+
+void
+api_call_cancel(struct api_call *call)
+{
+	struct api_client *client;
+
+	if (call == NULL)
+		return;
+	client = call->client;
+	switch (call->state) {
+	case CALL_RUNNING:
+		TAILQ_REMOVE(&client->running, call, entry);
+		curl_multi_remove_handle(client->multi, call->easy);
+		api_call_release(call);
+		break;
+	case CALL_DEFERRED:
+		TAILQ_REMOVE(&client->deferred, call, entry);
+		api_call_release(call);
+		break;
+	case CALL_DONE:		/* its callback is running; released after it */
+	case CALL_SPARE:	/* already over */
+		break;
+	}
+}
+
+const char *
+api_response_header(const struct api_response *resp, const char *name)
+{
+	const char *line, *end, *value;
+	size_t namelen = strlen(name);
+
+	if (resp->header_lines == NULL)
+		return NULL;
+	end = resp->header_lines + resp->header_lines_len;
+	for (line = resp->header_lines; line < end; line += strlen(line) + 1) {
+		if (strncasecmp(line, name, namelen) != 0 || line[namelen] != ':')
+			continue;
+		value = line + namelen + 1;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		return value;
+	}
+	return NULL;
+}
+
+/* curl: watch fd for what, or stop watching it. */
+static int
+api_client_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct api_client *client = arg;
+	struct api_sock *sock = sockp;
+	short events;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (sock != NULL) {
+			LIST_REMOVE(sock, entry);
+			event_free(sock->ev);
+			free(sock);
+		}
+		return 0;
+	}
+	events = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	if (sock == NULL) {
+		if ((sock = calloc(1, sizeof(*sock))) == NULL)
+			return -1;
+		sock->client = client;
+		if ((sock->ev = event_new(client->base, fd, events, api_sock_event_cb,
+		    sock)) == NULL) {
+			free(sock);
+			return -1;
+		}
+		LIST_INSERT_HEAD(&client->socks, sock, entry);
+		curl_multi_assign(client->multi, fd, sock);
+	} else if (sock->events != events) {
+		event_del(sock->ev);
+		event_assign(sock->ev, client->base, fd, events, api_sock_event_cb, sock);
+	} else
+		return 0;
+	sock->events = events;
+	return event_add(sock->ev, NULL) == 0 ? 0 : -1;
+}
+
+/* curl: call curl_multi_socket_action(CURL_SOCKET_TIMEOUT) in timeout_ms, or never (-1). */
+static int
+api_client_timer_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct api_client *client = arg;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		return evtimer_del(client->timer) == 0 ? 0 : -1;
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	return evtimer_add(client->timer, &tv) == 0 ? 0 : -1;
+}
+
+static void
+api_sock_event_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct api_sock *sock = arg;
+	int flags = 0;
+
+	if (events & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (events & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	/* sock may be freed by curl during the action; client outlives it. */
+	api_client_perform(sock->client, fd, flags);
+}
+
+static void
+api_timer_event_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	api_client_perform(arg, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static void
+api_client_perform(struct api_client *client, curl_socket_t fd, int flags)
+{
+	CURLMcode rc;
+	int running;
+
+	rc = curl_multi_socket_action(client->multi, fd, flags, &running);
+	if (rc != CURLM_OK)
+		log_warnx("api_client: curl_multi_socket_action: %s",
+		    curl_multi_strerror(rc));
+	api_client_collect(client);
+}
+
+/*
+ * Hands finished transfers to their callbacks.  A callback may add or cancel
+ * calls (curl drops the pending message of a removed handle) or free the
+ * client, which is then destroyed here, last.
+ */
+static void
+api_client_collect(struct api_client *client)
+{
+	CURLMsg *msg;
+	CURL *easy;
+	CURLcode result;
+	struct api_call *call;
+	int pending;
+
+	client->dispatching = 1;
+	while (!client->free_requested &&
+	    (msg = curl_multi_info_read(client->multi, &pending)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		easy = msg->easy_handle;
+		result = msg->data.result;
+		if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call) != CURLE_OK ||
+		    call == NULL)
+			continue;
+		api_call_finish(call, result);
+	}
+	client->dispatching = 0;
+	if (client->free_requested)
+		api_client_destroy(client);
+}
+
+static void
+api_deferred_event_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct api_client *client = arg;
+	struct api_response resp = { .body = "" };
+	struct api_call *call;
+
+	(void)fd;
+	(void)events;
+	client->dispatching = 1;
+	while (!client->free_requested && (call = TAILQ_FIRST(&client->deferred)) != NULL) {
+		TAILQ_REMOVE(&client->deferred, call, entry);
+		call->state = CALL_DONE;
+		resp.error = call->deferred_error;
+		call->done(&resp, call->arg);
+		api_call_release(call);
+	}
+	client->dispatching = 0;
+	if (client->free_requested)
+		api_client_destroy(client);
+}
+
+static struct api_call *
+api_call_get(struct api_client *client)
+{
+	struct api_call *call;
+
+	if ((call = TAILQ_FIRST(&client->spare)) != NULL) {
+		TAILQ_REMOVE(&client->spare, call, entry);
+		client->nspare--;
+	} else if ((call = calloc(1, sizeof(*call))) == NULL)
+		return NULL;
+	call->client = client;
+	call->fault = FAULT_NONE;
+	call->deferred_error = NULL;
+	call->curl_error[0] = '\0';
+	return call;
+}
+
+static int
+api_call_setup(struct api_call *call, const struct api_request *req)
+{
+	struct api_client *client = call->client;
+	CURL *easy;
+
+	if (call->easy == NULL && (call->easy = curl_easy_init()) == NULL)
+		return -1;
+	easy = call->easy;
+	call->url.len = 0;
+	if (api_buf_append(&call->url, API_CLIENT_URL_PREFIX,
+	    sizeof(API_CLIENT_URL_PREFIX) - 1) == -1 ||
+	    api_buf_append(&call->url, req->path, strlen(req->path)) == -1)
+		return -1;
+	if (api_call_set_headers(call, req) == -1)
+		return -1;
+	if (curl_easy_setopt(easy, CURLOPT_URL, call->url.data) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, client->socket_path) != CURLE_OK ||
+	    api_call_set_method(call, req) == -1)
+		return -1;
+	/* No proxy: the environment's http_proxy must not divert the Unix socket. */
+	curl_easy_setopt(easy, CURLOPT_PROXY, "");
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call->req_headers);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, call);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call->curl_error);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(call->timeout_ms <
+	    API_CLIENT_CONNECT_TIMEOUT_MS ? call->timeout_ms : API_CLIENT_CONNECT_TIMEOUT_MS));
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, api_call_write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, api_call_header_cb);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, call);
+	return 0;
+}
+
+static int
+api_call_set_method(struct api_call *call, const struct api_request *req)
+{
+	CURL *easy = call->easy;
+	const char *m = req->method;
+
+	if (strcmp(m, "GET") == 0 && req->body == NULL)
+		return curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L) == CURLE_OK ? 0 : -1;
+	if (strcmp(m, "HEAD") == 0)
+		return curl_easy_setopt(easy, CURLOPT_NOBODY, 1L) == CURLE_OK ? 0 : -1;
+	if (strcmp(m, "POST") != 0 &&
+	    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m) != CURLE_OK)
+		return -1;
+	/* A bodiless DELETE or GET sends no Content-Length at all. */
+	if (req->body == NULL && strcmp(m, "POST") != 0 && strcmp(m, "PUT") != 0 &&
+	    strcmp(m, "PATCH") != 0)
+		return 0;
+	/* Copied: the caller's body need not outlive api_client_send. */
+	call->req_body.len = 0;
+	if (api_buf_append(&call->req_body, req->body ? req->body : "", req->body_len) == -1)
+		return -1;
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	return curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call->req_body.data) ==
+	    CURLE_OK ? 0 : -1;
+}
+
+static int
+api_call_set_headers(struct api_call *call, const struct api_request *req)
+{
+	struct curl_slist *list, *next;
+	const char *const *h;
+	int has_type = 0;
+
+	/* "Expect:" suppresses Expect: 100-continue and its extra round trip. */
+	if ((list = curl_slist_append(NULL, "Expect:")) == NULL)
+		return -1;
+	for (h = req->headers; h != NULL && *h != NULL; h++) {
+		if (strncasecmp(*h, "Content-Type:", 13) == 0)
+			has_type = 1;
+		if ((next = curl_slist_append(list, *h)) == NULL)
+			goto fail;
+		list = next;
+	}
+	if (req->body != NULL && !has_type) {
+		if ((next = curl_slist_append(list, "Content-Type: application/json")) == NULL)
+			goto fail;
+		list = next;
+	}
+	call->req_headers = list;
+	return 0;
+fail:
+	curl_slist_free_all(list);
+	return -1;
+}
+
+static void
+api_call_defer(struct api_call *call, const char *error)
+{
+	struct api_client *client = call->client;
+
+	call->deferred_error = error;
+	call->state = CALL_DEFERRED;
+	TAILQ_INSERT_TAIL(&client->deferred, call, entry);
+	event_active(client->deferred_ev, EV_TIMEOUT, 0);
+}
+
+static void
+api_call_finish(struct api_call *call, CURLcode result)
+{
+	struct api_client *client = call->client;
+	struct api_response resp = { .body = "" };
+
+	TAILQ_REMOVE(&client->running, call, entry);
+	curl_multi_remove_handle(client->multi, call->easy);
+	call->state = CALL_DONE;
+	if (result == CURLE_OK) {
+		curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+		if (call->body.data != NULL)
+			resp.body = call->body.data;
+		resp.body_len = call->body.len;
+		resp.header_lines = call->headers.data;
+		resp.header_lines_len = call->headers.len;
+	}
+	if (resp.status == 0)
+		resp.error = api_call_error(call, result);
+	call->done(&resp, call->arg);
+	api_call_release(call);
+}
+
+/* Says what went wrong in words an operator can act on. */
+static const char *
+api_call_error(struct api_call *call, CURLcode result)
+{
+	const char *detail = call->curl_error[0] ? call->curl_error : curl_easy_strerror(result);
+	const char *path = call->client->socket_path;
+	curl_off_t connected = 0;
+	long oserr = 0;
+
+	switch (call->fault) {
+	case FAULT_BODY_TOO_LARGE:
+		return "API child response too large (over 16 MiB)";
+	case FAULT_HEADERS_TOO_LARGE:
+		return "API child response headers too large";
+	case FAULT_NO_MEMORY:
+		return "API child response dropped: out of memory";
+	case FAULT_NONE:
+		break;
+	}
+	switch (result) {
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(call->easy, CURLINFO_CONNECT_TIME_T, &connected);
+		if (connected == 0)
+			snprintf(call->error, sizeof(call->error), "API child unreachable at %s: "
+			    "connect timed out (%s)", path, detail);
+		else
+			snprintf(call->error, sizeof(call->error),
+			    "API child timed out after %d ms", call->timeout_ms);
+		break;
+	case CURLE_COULDNT_CONNECT:
+		/* connect(2)'s errno tells a missing socket from a refused one. */
+		curl_easy_getinfo(call->easy, CURLINFO_OS_ERRNO, &oserr);
+		snprintf(call->error, sizeof(call->error), "API child unreachable at %s: %s "
+		    "(is trestle-api running?)", path, oserr ? strerror((int)oserr) : detail);
+		break;
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+		snprintf(call->error, sizeof(call->error),
+		    "API child closed the connection: %s", detail);
+		break;
+	default:
+		snprintf(call->error, sizeof(call->error), "API child request failed: %s", detail);
+		break;
+	}
+	return call->error;
+}
+
+/* Back to the free list, or freed when the list is full. */
+static void
+api_call_release(struct api_call *call)
+{
+	struct api_client *client = call->client;
+
+	curl_slist_free_all(call->req_headers);
+	call->req_headers = NULL;
+	call->done = NULL;
+	call->arg = NULL;
+	if (call->easy == NULL || client->nspare >= API_CLIENT_SPARE_MAX) {
+		api_call_destroy(call);
+		return;
+	}
+	/* Drops every option, our buffers' addresses included; the connection cache is the multi's. */
+	curl_easy_reset(call->easy);
+	api_buf_release(&call->url, API_CLIENT_SPARE_BUF_MAX);
+	api_buf_release(&call->req_body, API_CLIENT_SPARE_BUF_MAX);
+	api_buf_release(&call->body, API_CLIENT_SPARE_BUF_MAX);
+	api_buf_release(&call->headers, API_CLIENT_SPARE_BUF_MAX);
+	call->state = CALL_SPARE;
+	TAILQ_INSERT_HEAD(&client->spare, call, entry);
+	client->nspare++;
+}
+
+static void
+api_call_destroy(struct api_call *call)
+{
+	if (call->easy != NULL)
+		curl_easy_cleanup(call->easy);
+	curl_slist_free_all(call->req_headers);
+	free(call->url.data);
+	free(call->req_body.data);
+	free(call->body.data);
+	free(call->headers.data);
+	free(call);
+}
+
+static size_t
+api_call_write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct api_call *call = arg;
+	size_t n = size * nmemb;
+
+	if (call->body.len + n > API_CLIENT_MAX_BODY) {
+		call->fault = FAULT_BODY_TOO_LARGE;
+		return 0;
+	}
+	if (api_buf_append(&call->body, data, n) == -1) {
+		call->fault = FAULT_NO_MEMORY;
+		return 0;
+	}
+	return n;
+}
+
+/*
+ * Keeps each header line, without its CRLF, as a NUL-terminated string.  A
+ * status line starts a new response (after a 1xx), so it clears the lines.
+ */
+static size_t
+api_call_header_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct api_call *call = arg;
+	size_t n = size * nmemb, len = n;
+
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		call->headers.len = 0;
+		return n;
+	}
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return n;
+	if (call->headers.len + len + 1 > API_CLIENT_MAX_HEADERS) {
+		call->fault = FAULT_HEADERS_TOO_LARGE;
+		return 0;
+	}
+	/* The NUL api_buf_append leaves becomes part of the block. */
+	if (api_buf_append(&call->headers, data, len) == -1) {
+		call->fault = FAULT_NO_MEMORY;
+		return 0;
+	}
+	call->headers.len++;
+	return n;
+}

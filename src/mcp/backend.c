@@ -1,0 +1,289 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "api_client.h"
+#include "backend.h"
+#include "jwt.h"
+#include "log.h"
+#include "tenant.h"
+
+#define BACKEND_TOKEN_TTL_SEC	60
+#define SESSION_REUSE_SEC	(25 * 60)	/* the API's sessions live 30 minutes */
+#define SESSION_BUCKETS		256
+#define SESSION_CACHE_MAX	10000
+
+struct user_session {
+	struct user_session	*next;
+	char			*subject;
+	char			 id[64];
+	int			 epoch;
+	time_t			 expires;
+};
+
+struct backend {
+	const struct conf	*cf;
+	struct api_client	*api;
+	struct user_session	*buckets[SESSION_BUCKETS];
+	size_t			 cached;
+};
+
+enum call_phase { PHASE_SESSION, PHASE_REQUEST };
+
+struct backend_call {
+	struct backend		*be;
+	struct api_call		*inflight;
+	enum call_phase		 phase;
+	int			 session_retries;
+	int			 epoch_retries;
+	char			*subject, *cid, *method, *path, *body;
+	api_done_fn		 done;
+	void			*arg;
+};
+
+static unsigned int
+backend_hash(const char *s)
+{
+	unsigned int h = 5381;
+
+	while (*s != '\0')
+		h = h * 33 + (unsigned char)*s++;
+	return h % SESSION_BUCKETS;
+}
+
+static struct user_session *
+backend_session_find(struct backend *be, const char *subject)
+{
+	struct user_session *s = be->buckets[backend_hash(subject)];
+
+	while (s != NULL && strcmp(s->subject, subject) != 0)
+		s = s->next;
+	return s;
+}
+
+static void
+backend_sessions_clear(struct backend *be)
+{
+	for (int i = 0; i < SESSION_BUCKETS; i++) {
+		while (be->buckets[i] != NULL) {
+			struct user_session *s = be->buckets[i];
+
+			be->buckets[i] = s->next;
+			free(s->subject);
+			free(s);
+		}
+	}
+	be->cached = 0;
+}
+
+static struct user_session *
+backend_session_store(struct backend *be, const char *subject)
+{
+	struct user_session *s = backend_session_find(be, subject);
+	unsigned int h;
+
+	if (s != NULL)
+		return s;
+	if (be->cached >= SESSION_CACHE_MAX)
+		backend_sessions_clear(be);	/* rare; sessions are reopened on demand */
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->subject = strdup(subject)) == NULL)
+		fatal("backend_session_store");
+	h = backend_hash(subject);
+	s->next = be->buckets[h];
+	be->buckets[h] = s;
+	be->cached++;
+	return s;
+}
+
+struct backend *
+backend_new(const struct conf *cf, struct api_client *api)
+{
+	struct backend *be = calloc(1, sizeof(*be));
+
+	if (be == NULL)
+		fatal("backend_new");
+	be->cf = cf;
+	be->api = api;
+	return be;
+}
+
+void
+backend_free(struct backend *be)
+{
+	if (be == NULL)
+		return;
+	backend_sessions_clear(be);
+	free(be);
+}
+
+static void backend_on_response(const struct api_response *, void *);
+
+/* Headers of every call: backend token, tenant signature, correlation, session. */
+static void
+backend_dispatch(struct backend_call *c, const char *method, const char *path, const char *body)
+{
+	char auth[1200], tenant[300], ts[64], sig[300], cid[200], session[120], epoch[40];
+	char token[1024], signature[TENANT_SIGNATURE_LEN + 1], now_ms[24];
+	const char *headers[8] = { auth, tenant, ts, sig, cid, NULL, NULL, NULL };
+	struct user_session *s = backend_session_find(c->be, c->subject);
+	struct api_request req = { .method = method, .path = path, .body = body,
+	    .body_len = body != NULL ? strlen(body) : 0, .headers = headers };
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	jwt_hs256_mint(c->be->cf->jwt_secret, c->subject, (long long)now.tv_sec,
+	    BACKEND_TOKEN_TTL_SEC, token, sizeof(token));
+	snprintf(now_ms, sizeof(now_ms), "%lld", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	tenant_v1_sign(c->be->cf->tenant_secret, c->be->cf->tenant_id, now_ms, signature);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	snprintf(tenant, sizeof(tenant), "X-TB-Tenant-ID: %s", c->be->cf->tenant_id);
+	snprintf(ts, sizeof(ts), "X-TB-Timestamp: %s", now_ms);
+	snprintf(sig, sizeof(sig), "X-TB-Signature: %s", signature);
+	snprintf(cid, sizeof(cid), "X-Correlation-ID: %s", c->cid);
+	if (c->phase == PHASE_REQUEST && s != NULL) {
+		snprintf(session, sizeof(session), "X-Sync-Session: %s", s->id);
+		snprintf(epoch, sizeof(epoch), "X-Sync-Epoch: %d", s->epoch);
+		headers[5] = session;
+		headers[6] = epoch;
+	}
+	c->inflight = api_client_send(c->be->api, &req, backend_on_response, c);
+	if (c->inflight == NULL)
+		fatalx("backend: api_client_send");
+}
+
+static void
+backend_start_phase(struct backend_call *c)
+{
+	struct user_session *s = backend_session_find(c->be, c->subject);
+
+	if (s != NULL && s->id[0] != '\0' && s->expires > time(NULL)) {
+		c->phase = PHASE_REQUEST;
+		backend_dispatch(c, c->method, c->path, c->body);
+	} else {
+		c->phase = PHASE_SESSION;
+		backend_dispatch(c, "POST", "/v1/sync/sessions", NULL);
+	}
+}
+
+static void
+backend_call_free(struct backend_call *c)
+{
+	free(c->subject);
+	free(c->cid);
+	free(c->method);
+	free(c->path);
+	free(c->body);
+	free(c);
+}
+
+static void
+backend_finish(struct backend_call *c, const struct api_response *resp)
+{
+	c->done(resp, c->arg);
+	backend_call_free(c);
+}
+
+/* 201 from POST /v1/sync/sessions: remember {id, epoch} for this user. */
+static int
+backend_take_session(struct backend_call *c, const struct api_response *resp)
+{
+	json_object *obj = json_tokener_parse(resp->body), *id, *epoch;
+	struct user_session *s;
+	int rc = -1;
+
+	if (obj != NULL && json_object_object_get_ex(obj, "id", &id) &&
+	    json_object_object_get_ex(obj, "epoch", &epoch)) {
+		s = backend_session_store(c->be, c->subject);
+		snprintf(s->id, sizeof(s->id), "%s", json_object_get_string(id));
+		s->epoch = json_object_get_int(epoch);
+		s->expires = time(NULL) + SESSION_REUSE_SEC;
+		rc = 0;
+	}
+	json_object_put(obj);
+	return rc;
+}
+
+static void
+backend_on_session(struct backend_call *c, const struct api_response *resp)
+{
+	if (resp->status != 201 || backend_take_session(c, resp) == -1) {
+		backend_finish(c, resp);
+		return;
+	}
+	c->phase = PHASE_REQUEST;
+	backend_dispatch(c, c->method, c->path, c->body);
+}
+
+static void
+backend_on_request(struct backend_call *c, const struct api_response *resp)
+{
+	struct user_session *s = backend_session_find(c->be, c->subject);
+	const char *epoch;
+
+	if (resp->status == 428 && c->session_retries++ == 0 && s != NULL) {
+		s->id[0] = '\0';	/* expired or gone: open a new one and send again */
+		backend_start_phase(c);
+		return;
+	}
+	if (resp->status == 409 && c->epoch_retries++ == 0 && s != NULL &&
+	    (epoch = api_response_header(resp, "X-Sync-Epoch")) != NULL) {
+		s->epoch = atoi(epoch);
+		backend_dispatch(c, c->method, c->path, c->body);
+		return;
+	}
+	backend_finish(c, resp);
+}
+
+static void
+backend_on_response(const struct api_response *resp, void *arg)
+{
+	struct backend_call *c = arg;
+
+	c->inflight = NULL;
+	if (c->phase == PHASE_SESSION)
+		backend_on_session(c, resp);
+	else
+		backend_on_request(c, resp);
+}
+
+static char *
+backend_strdup(const char *s)
+{
+	char *copy = s != NULL ? strdup(s) : NULL;
+
+	if (s != NULL && copy == NULL)
+		fatal("backend_strdup");
+	return copy;
+}
+
+struct backend_call *
+backend_send(struct backend *be, const struct backend_request *req, api_done_fn done, void *arg)
+{
+	struct backend_call *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		fatal("backend_send");
+	c->be = be;
+	c->subject = backend_strdup(req->subject);
+	c->cid = backend_strdup(req->correlation_id);
+	c->method = backend_strdup(req->method);
+	c->path = backend_strdup(req->path);
+	c->body = backend_strdup(req->body);
+	c->done = done;
+	c->arg = arg;
+	backend_start_phase(c);
+	return c;
+}
+
+void
+backend_call_cancel(struct backend_call *c)
+{
+	if (c->inflight != NULL)
+		api_call_cancel(c->inflight);
+	backend_call_free(c);
+}

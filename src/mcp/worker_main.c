@@ -1,0 +1,132 @@
+/*
+ * trestle-mcp: an MCP worker.  Started by trestled with its channel on fd 3 and
+ * the shared MCP listener on fd 4; every worker accepts on the same socket.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "api_client.h"
+#include "backend.h"
+#include "channel.h"
+#include "child_link.h"
+#include "conf.h"
+#include "keys.h"
+#include "log.h"
+#include "mcp_http.h"
+#include "tools.h"
+#include "worker.h"
+
+static void
+worker_on_shutdown(int fast, void *arg)
+{
+	struct worker *w = arg;
+
+	log_info("worker: %s shutdown", fast ? "fast" : "graceful");
+	event_base_loopexit(w->base, NULL);
+}
+
+static void
+worker_on_reopen_logs(void *arg)
+{
+	(void)arg;
+	log_reopen();
+}
+
+static void
+worker_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	worker_on_shutdown(sig == SIGINT, arg);
+}
+
+static void
+worker_load_conf(const struct child_args *args, struct conf *cf)
+{
+	struct conf_errors errs;
+	enum log_level level = LOG_LEVEL_INFO;
+
+	if (conf_load(cf, args->config_path, &errs) == -1) {
+		fprintf(stderr, "%s", errs.text);
+		exit(CONF_EXIT_INVALID);
+	}
+	log_level_parse(cf->log_level, &level);
+	if (log_init("worker", cf->log_file, level) == -1) {
+		fprintf(stderr, "trestle-mcp: cannot open log file %s\n", cf->log_file);
+		exit(CONF_EXIT_INVALID);
+	}
+}
+
+static void
+worker_setup(struct worker *w, const struct conf *cf)
+{
+	char api_socket[4096], err[512] = "";
+
+	w->cf = cf;
+	if ((w->keys = keys_load(cf->api_keys_file, err, sizeof(err))) == NULL) {
+		log_errorx("worker: %s", err);
+		exit(CONF_EXIT_INVALID);
+	}
+	mcp_session_key_derive(cf->tenant_secret, &w->session_key);
+	if ((w->tools_list = tools_list_build()) == NULL)
+		fatalx("worker: cannot build the tool list");
+	snprintf(api_socket, sizeof(api_socket), "%s/api.sock", cf->runtime_dir);
+	if ((w->api = api_client_new(w->base, api_socket, cf->api_timeout_ms)) == NULL)
+		fatalx("worker: cannot create the API client");
+	w->backend = backend_new(cf, w->api);
+}
+
+static void
+worker_teardown(struct worker *w)
+{
+	evhttp_free(w->http);
+	backend_free(w->backend);
+	api_client_free(w->api);
+	keys_free(w->keys);
+	free(w->tools_list);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct child_link_handlers handlers = { worker_on_shutdown, worker_on_reopen_logs, NULL };
+	struct child_args args;
+	struct worker w = { 0 };
+	struct conf cf;
+	struct event *ev_term, *ev_int;
+	struct child_link *link;
+
+	child_args_parse(argc, argv, &args);
+	worker_load_conf(&args, &cf);
+	signal(SIGPIPE, SIG_IGN);
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("worker: event_base_new");
+	handlers.arg = &w;
+	link = child_link_start(w.base, &handlers);
+	ev_term = evsignal_new(w.base, SIGTERM, worker_on_signal, &w);
+	ev_int = evsignal_new(w.base, SIGINT, worker_on_signal, &w);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	worker_setup(&w, &cf);
+	mcp_http_start(&w, LISTEN_CHILD_FD);
+	child_link_ready(link);
+	log_info("worker: serving (slot %d, generation %d)", args.slot, args.generation);
+	event_base_dispatch(w.base);
+
+	worker_teardown(&w);
+	event_free(ev_term);
+	event_free(ev_int);
+	child_link_free(link);
+	event_base_free(w.base);
+	conf_free(&cf);
+	curl_global_cleanup();
+	log_info("worker: stopped");
+	return 0;
+}

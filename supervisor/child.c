@@ -1,0 +1,532 @@
+/*
+ * The child table: spawning children, reading their channels, reaping them and
+ * deciding, per the restart policy in backoff.c, whether and when each slot
+ * comes back.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "backoff.h"
+#include "channel.h"
+#include "child.h"
+#include "conf.h"
+#include "log.h"
+
+/* What each role is: the process table as data, read by spawn and by the logs. */
+static const struct child_kind {
+	const char	*name;		/* role name in logs */
+	const char	*program;	/* executable and argv[0] */
+	int		 listener;	/* inherits LISTEN_CHILD_FD */
+} child_kinds[] = {
+	[CHILD_ROLE_API] =	{ "api",	"trestle-api",	0 },
+	[CHILD_ROLE_WORKER] =	{ "worker",	"trestle-mcp",	1 },
+};
+
+#define CHILD_NROLES	(sizeof(child_kinds) / sizeof(child_kinds[0]))
+
+struct child_list child_table = TAILQ_HEAD_INITIALIZER(child_table);
+
+static struct {
+	struct event_base	*base;
+	const char		*config_path;
+	int			 listen_fd;
+	char			 program[CHILD_NROLES][PATH_MAX];
+} spawn_env = { .listen_fd = -1 };
+
+static int64_t	child_now_ms(void);
+static int	child_find_program(const char *, char *, size_t);
+static int	child_spawn(struct child *);
+static void	child_exec(const struct child *, int, pid_t) __attribute__((noreturn));
+static int	child_move_fd(int, int);
+static void	child_channel_cb(evutil_socket_t, short, void *);
+static void	child_channel_close(struct child *);
+static void	child_respawn_cb(evutil_socket_t, short, void *);
+static struct child *child_by_pid(pid_t);
+static void	child_exited(struct child *, int);
+static enum child_exit child_classify(int, int);
+static void	child_describe(int, char *, size_t);
+static void	child_decide(struct child *, int64_t, const char *);
+static void	child_spawn_failed(struct child *);
+
+static int64_t
+child_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+child_role_name(enum child_role role)
+{
+	return child_kinds[role].name;
+}
+
+const char *
+child_state_name(enum child_state state)
+{
+	static const char *const names[] = {
+		"starting", "running", "stopping", "waiting", "stopped", "failed",
+	};
+
+	return names[state];
+}
+
+/* Where a program lives: the environment for tests, next to us in a build tree, else installed. */
+static int
+child_find_program(const char *program, char *path, size_t len)
+{
+	const char *dir = getenv("TRESTLE_LIBEXECDIR");
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (dir == NULL || dir[0] == '\0') {
+		dir = PKGLIBEXECDIR;
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n > 0 && (self[n] = '\0', slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(path, len, "%s/%s", self, program);
+			if (access(path, X_OK) == 0)
+				return 0;
+		}
+	}
+	if ((size_t)snprintf(path, len, "%s/%s", dir, program) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return access(path, X_OK);
+}
+
+int
+child_setup(struct event_base *base, const char *config_path, int listen_fd,
+    char *err, size_t errlen)
+{
+	spawn_env.base = base;
+	spawn_env.config_path = config_path;
+	spawn_env.listen_fd = listen_fd;
+	for (size_t i = 0; i < CHILD_NROLES; i++) {
+		if (child_find_program(child_kinds[i].program, spawn_env.program[i],
+		    sizeof(spawn_env.program[i])) == -1) {
+			snprintf(err, errlen, "cannot run %s: %s (install it, or set TRESTLE_LIBEXECDIR "
+			    "to its directory)", spawn_env.program[i], strerror(errno));
+			return -1;
+		}
+		log_debug("child: %s is %s", child_kinds[i].name, spawn_env.program[i]);
+	}
+	return 0;
+}
+
+struct child *
+child_start(enum child_role role, int slot, unsigned generation)
+{
+	struct child *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("child_start");
+	c->role = role;
+	c->slot = slot;
+	c->generation = generation;
+	c->channel = -1;
+	c->ev_respawn = evtimer_new(spawn_env.base, child_respawn_cb, c);
+	if (c->ev_respawn == NULL)
+		fatalx("child_start: evtimer_new failed");
+	TAILQ_INSERT_TAIL(&child_table, c, entry);
+	if (child_spawn(c) == -1)
+		child_spawn_failed(c);
+	return c;
+}
+
+/* The master's end of a new channel, watched for READY and HEARTBEAT. */
+static int
+child_channel_open(struct child *c, int fd)
+{
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+		return -1;
+	c->ev_channel = event_new(spawn_env.base, fd, EV_READ | EV_PERSIST, child_channel_cb, c);
+	if (c->ev_channel == NULL || event_add(c->ev_channel, NULL) == -1)
+		return -1;
+	c->channel = fd;
+	return 0;
+}
+
+static int
+child_spawn(struct child *c)
+{
+	pid_t master = getpid(), pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s %d: socketpair", child_role_name(c->role), c->slot);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("%s %d: fork", child_role_name(c->role), c->slot);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0)
+		child_exec(c, sv[1], master);
+	close(sv[1]);
+	if (child_channel_open(c, sv[0]) == -1)
+		log_warnx("%s %d: cannot watch the channel", child_role_name(c->role), c->slot);
+	c->pid = pid;
+	c->state = CHILD_STARTING;
+	c->last_exit = CHILD_EXIT_NONE;
+	c->started_ms = child_now_ms();
+	c->started_at = time(NULL);
+	c->heartbeat_ms = 0;
+	log_info("spawned %s %d, pid %ld, generation %u", child_role_name(c->role), c->slot,
+	    (long)pid, c->generation);
+	return 0;
+}
+
+/* Put fd at target without the close-on-exec flag, wherever fd was. */
+static int
+child_move_fd(int fd, int target)
+{
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, target) == -1 ? -1 : 0;
+}
+
+/* In the forked child: die with the master, take fds 3 and 4, and become the program. */
+static void
+child_exec(const struct child *c, int chan, pid_t master)
+{
+	const struct child_kind *kind = &child_kinds[c->role];
+	const char *argv[9];
+	char slot[16], generation[16];
+	sigset_t none;
+	int lfd = -1, i = 0;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The master may have died before prctl(); then nobody would ever send the signal. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != master)
+		_exit(1);
+	/* Above fd 4 first, so that moving one cannot overwrite the other. */
+	if ((chan = fcntl(chan, F_DUPFD_CLOEXEC, LISTEN_CHILD_FD + 1)) == -1 ||
+	    (kind->listener && (lfd = fcntl(spawn_env.listen_fd, F_DUPFD_CLOEXEC,
+	    LISTEN_CHILD_FD + 1)) == -1) ||
+	    child_move_fd(chan, CHANNEL_CHILD_FD) == -1 ||
+	    (kind->listener && child_move_fd(lfd, LISTEN_CHILD_FD) == -1)) {
+		log_warn("%s %d: descriptors", kind->name, c->slot);
+		_exit(127);
+	}
+	snprintf(slot, sizeof(slot), "%d", c->slot);
+	snprintf(generation, sizeof(generation), "%u", c->generation);
+	argv[i++] = kind->program;
+	argv[i++] = "--slot";
+	argv[i++] = slot;
+	argv[i++] = "--generation";
+	argv[i++] = generation;
+	if (spawn_env.config_path != NULL) {
+		argv[i++] = "-c";
+		argv[i++] = spawn_env.config_path;
+	}
+	argv[i] = NULL;
+	execv(spawn_env.program[c->role], (char *const *)argv);
+	log_warn("%s %d: cannot execute %s", kind->name, c->slot, spawn_env.program[c->role]);
+	_exit(127);
+}
+
+static void
+child_channel_close(struct child *c)
+{
+	if (c->ev_channel != NULL) {
+		event_free(c->ev_channel);
+		c->ev_channel = NULL;
+	}
+	if (c->channel != -1) {
+		close(c->channel);
+		c->channel = -1;
+	}
+}
+
+static void
+child_channel_msg(struct child *c, const struct channel_msg *msg)
+{
+	switch (msg->type) {
+	case CHANNEL_CHILD_READY:
+		if (c->state == CHILD_STARTING) {
+			c->state = CHILD_RUNNING;
+			log_info("%s %d: ready, pid %ld", child_role_name(c->role), c->slot,
+			    (long)c->pid);
+		}
+		c->heartbeat_ms = child_now_ms();
+		break;
+	case CHANNEL_CHILD_HEARTBEAT:
+		c->heartbeat_ms = child_now_ms();
+		break;
+	default:
+		log_warnx("%s %d: unknown channel message %u", child_role_name(c->role), c->slot,
+		    msg->type);
+		break;
+	}
+}
+
+/* Read every queued message; end-of-file means the child is going, and SIGCHLD will follow. */
+static void
+child_channel_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+	struct channel_msg msg;
+	int rc;
+
+	(void)what;
+	for (;;) {
+		errno = 0;
+		if ((rc = channel_recv(fd, &msg)) == 1) {
+			child_channel_msg(c, &msg);
+			continue;
+		}
+		if (rc == -1 && errno == 0) {
+			log_warnx("%s %d: channel message of the wrong size",
+			    child_role_name(c->role), c->slot);
+			continue;
+		}
+		if (rc == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			child_channel_close(c);
+		return;
+	}
+}
+
+static void
+child_respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->restarts++;
+	if (child_spawn(c) == -1)
+		child_spawn_failed(c);
+}
+
+/* A spawn that failed (no memory, no descriptors) is an early death like any other. */
+static void
+child_spawn_failed(struct child *c)
+{
+	int64_t now = child_now_ms();
+
+	c->started_ms = now;
+	c->last_exit = CHILD_EXIT_NONE;
+	child_decide(c, now, "could not be spawned");
+}
+
+static struct child *
+child_by_pid(pid_t pid)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &child_table, entry)
+		if (c->pid == pid)
+			return c;
+	return NULL;
+}
+
+void
+child_reap(void)
+{
+	struct child *c;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((c = child_by_pid(pid)) != NULL)
+			child_exited(c, status);
+		else
+			log_debug("child_reap: pid %ld is not in the table", (long)pid);
+	}
+	if (pid == -1 && errno != ECHILD)
+		log_warn("child_reap: waitpid");
+}
+
+static enum child_exit
+child_classify(int status, int asked)
+{
+	if (asked)
+		return CHILD_EXIT_ASKED;
+	if (WIFSIGNALED(status))
+		return CHILD_EXIT_SIGNAL;
+	if (WEXITSTATUS(status) == 0)
+		return CHILD_EXIT_CLEAN;
+	if (WEXITSTATUS(status) == CONF_EXIT_INVALID)
+		return CHILD_EXIT_CONFIG;
+	return CHILD_EXIT_CODE;
+}
+
+static void
+child_describe(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+	else if (WEXITSTATUS(status) == CONF_EXIT_INVALID)
+		snprintf(buf, len, "exited with status %d (bad configuration)", CONF_EXIT_INVALID);
+	else if (WEXITSTATUS(status) == 127)
+		snprintf(buf, len, "exited with status 127 (could not be executed?)");
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+}
+
+static void
+child_exited(struct child *c, int status)
+{
+	int64_t now = child_now_ms();
+	char how[128];
+
+	child_channel_close(c);
+	c->last_status = status;
+	c->last_exit = child_classify(status, c->state == CHILD_STOPPING);
+	child_describe(status, how, sizeof(how));
+	if (c->last_exit == CHILD_EXIT_ASKED) {
+		log_info("%s %d: pid %ld %s", child_role_name(c->role), c->slot, (long)c->pid, how);
+		c->pid = 0;
+		c->state = CHILD_STOPPED;
+		return;
+	}
+	log_warnx("%s %d: pid %ld %s after %.1f s", child_role_name(c->role), c->slot,
+	    (long)c->pid, how, (double)(now - c->started_ms) / 1000);
+	c->pid = 0;
+	child_decide(c, now, how);
+}
+
+/* After an unasked death (or a failed spawn): respawn now, later, or never. */
+static void
+child_decide(struct child *c, int64_t now, const char *how)
+{
+	const char *role = child_role_name(c->role);
+	struct timeval tv;
+	int64_t delay;
+
+	if (c->last_exit == CHILD_EXIT_CONFIG) {
+		c->state = CHILD_FAILED;
+		log_errorx("%s %d: refused its configuration; not restarting it (fix the "
+		    "configuration: trestled -t)", role, c->slot);
+		return;
+	}
+	if (backoff_record_death(&c->backoff, c->started_ms, now, &delay) == BACKOFF_FAILED) {
+		c->state = CHILD_FAILED;
+		log_errorx("%s %d: FAILED: died %d times within %d s (last: %s); not restarting "
+		    "it", role, c->slot, BACKOFF_MAX_DEATHS, BACKOFF_WINDOW_MS / 1000, how);
+		return;
+	}
+	c->state = CHILD_WAITING;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	evtimer_add(c->ev_respawn, &tv);
+	if (delay > 0)
+		log_info("%s %d: restarting in %.0f s", role, c->slot, (double)delay / 1000);
+	else
+		log_info("%s %d: restarting now", role, c->slot);
+}
+
+void
+child_stop(struct child *c, int fast)
+{
+	switch (c->state) {
+	case CHILD_WAITING:
+		evtimer_del(c->ev_respawn);
+		c->state = CHILD_STOPPED;
+		break;
+	case CHILD_STARTING:
+	case CHILD_RUNNING:
+	case CHILD_STOPPING:
+		c->state = CHILD_STOPPING;
+		/* The channel first; a signal only when it is gone or when fast means now. */
+		if (c->channel == -1 || channel_send(c->channel, CHANNEL_MASTER_SHUTDOWN, fast) == -1 ||
+		    fast)
+			kill(c->pid, SIGTERM);
+		break;
+	case CHILD_STOPPED:
+	case CHILD_FAILED:
+		break;
+	}
+}
+
+void
+child_stop_all(int fast)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &child_table, entry)
+		child_stop(c, fast);
+}
+
+void
+child_kill_all(int sig)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &child_table, entry)
+		if (c->pid > 0)
+			kill(c->pid, sig);
+}
+
+int
+child_alive_count(void)
+{
+	struct child *c;
+	int n = 0;
+
+	TAILQ_FOREACH(c, &child_table, entry)
+		if (c->pid > 0)
+			n++;
+	return n;
+}
+
+int
+child_give_up_status(void)
+{
+	struct child *c;
+	int workers = 0, failed = 0, refused = 0;
+
+	TAILQ_FOREACH(c, &child_table, entry) {
+		if (c->role == CHILD_ROLE_API && c->state == CHILD_FAILED)
+			return c->last_exit == CHILD_EXIT_CONFIG ? CONF_EXIT_INVALID : 1;
+		if (c->role != CHILD_ROLE_WORKER)
+			continue;
+		workers++;
+		if (c->state == CHILD_FAILED) {
+			failed++;
+			refused += c->last_exit == CHILD_EXIT_CONFIG;
+		}
+	}
+	if (workers == 0 || failed < workers)
+		return 0;
+	return refused == workers ? CONF_EXIT_INVALID : 1;
+}
+
+void
+child_table_free(void)
+{
+	struct child *c;
+
+	while ((c = TAILQ_FIRST(&child_table)) != NULL) {
+		TAILQ_REMOVE(&child_table, c, entry);
+		child_channel_close(c);
+		event_free(c->ev_respawn);
+		free(c);
+	}
+}

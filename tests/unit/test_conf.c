@@ -1,0 +1,128 @@
+/* Configuration parsing: a good file, each kind of error, and environment overrides. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "tap.h"
+
+static char path[64];
+
+static const char good[] =
+    "# a comment\n"
+    "listen = 127.0.0.1:9100\n"
+    "workers = 4   # trailing comment\n"
+    "database_url = \"host=/tmp dbname=trestle\"\n"
+    "tenant_id = t1\n"
+    "tenant_secret = 0123456789abcdef0123\n"
+    "jwt_secret = jjjjjjjjjjjjjjjjjjjjjjj\n"
+    "dev_mode = off\n";
+
+static int
+load(const char *text, struct conf *cf, struct conf_errors *errs)
+{
+	FILE *fp = fopen(path, "w");
+
+	fputs(text, fp);
+	fclose(fp);
+	return conf_load(cf, path, errs);
+}
+
+/* The error text on one line, so that it fits a TAP description. */
+static const char *
+oneline(struct conf_errors *errs)
+{
+	for (char *p = errs->text; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = '|';
+	return errs->text;
+}
+
+static int
+contains(const char *hay, const char *needle)
+{
+	return strstr(hay, needle) != NULL;
+}
+
+static void
+test_good(void)
+{
+	struct conf cf;
+	struct conf_errors errs;
+
+	ok(load(good, &cf, &errs) == 0, "a good file loads");
+	is_str(cf.listen, "127.0.0.1:9100", "listen is read");
+	ok(cf.workers == 4, "workers is read");
+	is_str(cf.database_url, "host=/tmp dbname=trestle", "a quoted value keeps its spaces");
+	ok(cf.db_pool_size == 8, "an absent key has its default");
+	conf_free(&cf);
+}
+
+/* Loading text fails, and the error text contains every needle. */
+static void
+expect_error(const char *text, const char *needle1, const char *needle2, const char *what)
+{
+	struct conf cf;
+	struct conf_errors errs;
+	int rc = load(text, &cf, &errs);
+
+	ok(rc == -1 && contains(errs.text, needle1) && (needle2 == NULL || contains(errs.text, needle2)),
+	    "%s: %s", what, oneline(&errs));
+	conf_free(&cf);
+}
+
+static void
+test_errors(void)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%sbogus_key = 1\n", good);
+	expect_error(text, ":9: unknown key 'bogus_key'", NULL, "an unknown key is named with its line");
+	snprintf(text, sizeof(text), "%sworkers = 0\n", good);
+	expect_error(text, ":9: workers: bad value '0'", "from 1 to 64", "an out-of-range value names the range");
+	snprintf(text, sizeof(text), "%sdev_mode = maybe\n", good);
+	expect_error(text, "dev_mode: bad value 'maybe'", NULL, "a bad boolean is named");
+	snprintf(text, sizeof(text), "%sjust words\n", good);
+	expect_error(text, ":9: expected 'key = value'", NULL, "a line without '=' is refused");
+	snprintf(text, sizeof(text), "%sdatabase_url = \"unterminated\n", good);
+	expect_error(text, ":9: database_url: unterminated quoted value", NULL, "an open quote is refused");
+	expect_error("listen = 127.0.0.1:1\n", "tenant_secret: required", "tenant_id: required",
+	    "missing secrets are named");
+	snprintf(text, sizeof(text), "%sjwt_secret = " CONF_PLACEHOLDER_SECRET "\n", good);
+	expect_error(text, "jwt_secret", NULL, "the placeholder JWT secret is fatal outside dev_mode");
+}
+
+static void
+test_environment(void)
+{
+	struct conf cf;
+	struct conf_errors errs;
+
+	setenv("TRESTLE_WORKERS", "7", 1);
+	ok(load(good, &cf, &errs) == 0 && cf.workers == 7, "TRESTLE_WORKERS overrides the file");
+	conf_free(&cf);
+	setenv("TRESTLE_WORKERS", "many", 1);
+	expect_error(good, "TRESTLE_WORKERS: workers: bad value 'many'", NULL,
+	    "a bad environment value names the variable");
+	unsetenv("TRESTLE_WORKERS");
+	setenv("TRESTLE_TENANT_SECRET", "from-the-environment-0123", 1);
+	ok(load("tenant_id = t\ndatabase_url = x\njwt_secret = yyyyyyyyyyyyyyyyyyyy\n", &cf, &errs) == 0,
+	    "a secret from the environment satisfies the requirement");
+	is_str(cf.tenant_secret, "from-the-environment-0123", "the secret is the environment's");
+	conf_free(&cf);
+	unsetenv("TRESTLE_TENANT_SECRET");
+}
+
+int
+main(void)
+{
+	snprintf(path, sizeof(path), "/tmp/trestle-test-conf.%ld", (long)getpid());
+	test_good();
+	test_errors();
+	test_environment();
+	unlink(path);
+	return done_testing();
+}
