@@ -102,8 +102,8 @@ child_find_program(const char *program, char *path, size_t len)
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n > 0 && (self[n] = '\0', slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			snprintf(path, len, "%s/%s", self, program);
-			if (access(path, X_OK) == 0)
+			if ((size_t)snprintf(path, len, "%s/%s", self, program) < len &&
+			    access(path, X_OK) == 0)
 				return 0;
 		}
 	}

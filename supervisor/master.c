@@ -183,7 +183,7 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		/* A second one while draining means: stop now. */
-		log_info("%s: %s shutdown", strsignal(sig),
+		log_info("%s: %s shutdown", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 		    master.shutdown == MASTER_SERVING ? "graceful" : "fast");
 		master_shutdown(master.shutdown != MASTER_SERVING);
 		break;
@@ -192,7 +192,7 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 		break;
 	default:
 		/* Reload (SIGHUP) and log reopening (SIGUSR1) belong to a later milestone. */
-		log_warnx("%s: not supported yet; ignored", strsignal(sig));
+		log_warnx("%s: not supported yet; ignored", sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
 		break;
 	}
 }
@@ -209,9 +209,8 @@ master_sigchld(void)
 		return;
 	}
 	if ((status = child_give_up_status()) != 0) {
-		log_errorx("no %s can run; shutting down with status %d",
-		    status == CONF_EXIT_INVALID ? "child with this configuration" : "usable child",
-		    status);
+		log_errorx("the api child or every worker has %s; shutting down with status %d",
+		    status == CONF_EXIT_INVALID ? "refused the configuration" : "failed", status);
 		master.exit_status = status;
 		master_shutdown(0);
 	}

@@ -313,7 +313,7 @@ api_bind_unix(const char *path)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		fatal("api: bind %s", path);
 	umask(old);
-	if (listen(fd, 1024) == -1)
+	if (listen(fd, 4096) == -1)	/* workers × their connection cap, at least */
 		fatal("api: listen %s", path);
 	return fd;
 }

@@ -153,6 +153,7 @@ static int	 res_failed(const PGresult *);
 static int	 res_dead(const PGresult *);
 static const char *res_sqlstate(const PGresult *);
 static const char *res_message(const PGresult *);
+static const char *conn_error(struct db_conn *, char *, size_t);
 static void	 text_copy(char *, size_t, const char *);
 static int	 timer_add_ms(struct event *, int);
 static int64_t	 now_ms(void);
@@ -297,6 +298,8 @@ db_pool_exec(struct db_pool *pool, const char *stmt, const char *sql, int nparam
 	if (bad)
 		query_finish(q, DB_QUERY_ERROR, NULL, "", "db_pool: no statement or bad "
 		    "parameters (%d)", nparams);
+	else if (pool->nqueued == 0 && TAILQ_FIRST(&pool->idle) != NULL)
+		conn_dispatch(TAILQ_FIRST(&pool->idle), q);
 	else {
 		query_enqueue(q, 0);
 		pool_fill(pool);
@@ -769,8 +772,7 @@ conn_idle_input(struct db_conn *c)
 	PGnotify *n;
 
 	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) {
-		text_copy(msg, sizeof(msg), PQerrorMessage(c->pg));
-		conn_discard(c, msg);
+		conn_discard(c, conn_error(c, msg, sizeof(msg)));
 		return;
 	}
 	while ((n = PQnotifies(c->pg)) != NULL)
@@ -781,6 +783,7 @@ static void
 conn_dispatch(struct db_conn *c, struct db_query *q)
 {
 	struct db_pool *pool = c->pool;
+	char msg[DB_MSG_MAX];
 	int sent;
 
 	query_unqueue(q);
@@ -790,7 +793,7 @@ conn_dispatch(struct db_conn *c, struct db_query *q)
 	q->state = Q_RUNNING;
 	/* Reading first finds a connection the server closed while it was idle. */
 	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) {
-		conn_unsent(c, PQerrorMessage(c->pg));
+		conn_unsent(c, conn_error(c, msg, sizeof(msg)));
 		return;
 	}
 	if (q->stmt != NULL)
@@ -799,7 +802,7 @@ conn_dispatch(struct db_conn *c, struct db_query *q)
 		sent = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, q->values, NULL, NULL,
 		    0);
 	if (!sent) {
-		conn_unsent(c, PQerrorMessage(c->pg));
+		conn_unsent(c, conn_error(c, msg, sizeof(msg)));
 		return;
 	}
 	if (pool->watchdog_ms > 0)
@@ -835,15 +838,16 @@ conn_io(struct db_conn *c, short what)
 {
 	PGresult *res;
 	ExecStatusType st;
+	char msg[DB_MSG_MAX];
 	int r;
 
 	if ((what & EV_READ) && !PQconsumeInput(c->pg)) {
-		conn_lost(c, PQerrorMessage(c->pg));
+		conn_lost(c, conn_error(c, msg, sizeof(msg)));
 		return;
 	}
 	if (c->flushing) {
 		if ((r = PQflush(c->pg)) == -1) {
-			conn_lost(c, PQerrorMessage(c->pg));
+			conn_lost(c, conn_error(c, msg, sizeof(msg)));
 			return;
 		}
 		c->flushing = r == 1;
@@ -900,13 +904,16 @@ conn_query_done(struct db_conn *c, int lost, const char *why)
 {
 	struct db_query *q;
 	PGresult *res = c->res;
-	char msg[DB_MSG_MAX];
+	char msg[DB_MSG_MAX], err[DB_MSG_MAX];
 	int dead;
 
 	c->res = NULL;
 	dead = lost || PQstatus(c->pg) != CONNECTION_OK || res_dead(res);
-	if (why == NULL)
-		why = res != NULL && res_failed(res) ? res_message(res) : PQerrorMessage(c->pg);
+	/* The server's own error says more than libpq's account of the closed socket. */
+	if (res != NULL && res_failed(res))
+		why = res_message(res);
+	else if (why == NULL)
+		why = conn_error(c, err, sizeof(err));
 	text_copy(msg, sizeof(msg), why);
 	if ((q = conn_detach(c)) != NULL)
 		query_answer(q, res, dead, c->timed_out, msg);
@@ -1146,6 +1153,20 @@ res_message(const PGresult *res)
 	if ((s = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) == NULL)
 		s = PQresultErrorMessage(res);
 	return s;
+}
+
+/* libpq's first line says what happened; the rest is a generic guess at why. */
+static const char *
+conn_error(struct db_conn *c, char *buf, size_t size)
+{
+	const char *s = PQerrorMessage(c->pg);
+	size_t len = strcspn(s, "\n");
+
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return buf;
 }
 
 /* libpq messages span lines with tabs; a log field and an API error want one line. */

@@ -8,6 +8,9 @@
  * DB_RETRY_READ that failed because its connection died is retried once on a fresh connection;
  * a DB_RETRY_NEVER query is retried only when it cannot have been applied (it was never sent).
  *
+ * Everything is non-blocking except host name resolution, which libpq does synchronously in
+ * PQconnectStart: give a Unix socket directory or hostaddr= in the connection string.
+ *
  * Callbacks always run from the event loop, never from inside db_pool_exec, and they may call
  * db_pool_exec and db_query_cancel.  They must not call db_pool_free except as the last thing
  * they do (it is then completed once the callback returns).
@@ -51,8 +54,8 @@ struct db_pool_options {
 struct db_pool_stats {
 	int	size, open, busy, idle, queued, queue_max;
 	int	connecting;		/* open but not yet ready (connecting or preparing) */
-	unsigned long long served;	/* answered by the database: DB_OK, DB_QUERY_ERROR, 57014 */
-	unsigned long long failed;	/* not answered: DB_UNAVAILABLE, DB_TIMEOUT waiting */
+	unsigned long long served;	/* answered DB_OK or DB_QUERY_ERROR */
+	unsigned long long failed;	/* answered DB_UNAVAILABLE or DB_TIMEOUT */
 	unsigned long long discarded;	/* established connections thrown away (dead, unusable) */
 	unsigned long long connects;	/* connection attempts started */
 	unsigned long long connect_failures;

@@ -15,7 +15,6 @@
 
 #include <sys/queue.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +58,7 @@ enum api_call_fault {
 	FAULT_BODY_TOO_LARGE,
 	FAULT_HEADERS_TOO_LARGE,
 	FAULT_NO_MEMORY,
+	FAULT_DEADLINE,		/* our deadline fired, maybe before curl started it */
 };
 
 struct api_call {
@@ -67,6 +67,7 @@ struct api_call {
 	enum api_call_state	 state;
 	enum api_call_fault	 fault;
 	CURL			*easy;
+	struct event		*deadline;
 	struct curl_slist	*req_headers;
 	struct api_buf		 url;
 	struct api_buf		 req_body;
@@ -115,11 +116,13 @@ static int	api_client_timer_cb(CURLM *, long, void *);
 static void	api_sock_event_cb(evutil_socket_t, short, void *);
 static void	api_timer_event_cb(evutil_socket_t, short, void *);
 static void	api_deferred_event_cb(evutil_socket_t, short, void *);
+static void	api_deadline_event_cb(evutil_socket_t, short, void *);
 static void	api_client_perform(struct api_client *, curl_socket_t, int);
 static void	api_client_collect(struct api_client *);
 static void	api_client_destroy(struct api_client *);
 static struct api_call *api_call_get(struct api_client *);
 static int	api_call_setup(struct api_call *, const struct api_request *);
+static int	api_call_start(struct api_call *);
 static int	api_call_set_method(struct api_call *, const struct api_request *);
 static int	api_call_set_headers(struct api_call *, const struct api_request *);
 static void	api_call_defer(struct api_call *, const char *);
@@ -280,7 +283,6 @@ api_client_send(struct api_client *client, const struct api_request *req,
     api_done_fn done, void *arg)
 {
 	struct api_call *call;
-	CURLMcode rc;
 
 	if ((call = api_call_get(client)) == NULL)
 		return NULL;
@@ -292,24 +294,42 @@ api_client_send(struct api_client *client, const struct api_request *req,
 		    "starting with '/' are required");
 		return call;
 	}
-	if (api_call_setup(call, req) == -1) {
+	if (api_call_setup(call, req) == -1 || api_call_start(call) == -1) {
 		api_call_release(call);
 		return NULL;
 	}
-	/* Adding only arms the timer: the transfer starts from the event loop. */
+	return call;
+}
+
+/* -1 only on allocation failure; any other failure is reported through the callback. */
+static int
+api_call_start(struct api_call *call)
+{
+	struct api_client *client = call->client;
+	struct timeval tv;
+	CURLMcode rc;
+
+	/* Adding only arms curl's timer: the transfer starts from the event loop. */
 	if ((rc = curl_multi_add_handle(client->multi, call->easy)) != CURLM_OK) {
-		if (rc == CURLM_OUT_OF_MEMORY) {
-			api_call_release(call);
-			return NULL;
-		}
+		if (rc == CURLM_OUT_OF_MEMORY)
+			return -1;
 		snprintf(call->error, sizeof(call->error),
 		    "API request could not start: %s", curl_multi_strerror(rc));
 		api_call_defer(call, call->error);
-		return call;
+		return 0;
 	}
 	call->state = CALL_RUNNING;
 	TAILQ_INSERT_TAIL(&client->running, call, entry);
-	return call;
+	/*
+	 * curl does not time out a transfer queued for a free connection
+	 * (CURLMOPT_MAX_HOST_CONNECTIONS); this deadline bounds every call.
+	 * It counts from now, not from when the loop last woke up.
+	 */
+	tv.tv_sec = call->timeout_ms / 1000;
+	tv.tv_usec = (call->timeout_ms % 1000) * 1000;
+	event_base_update_cache_time(client->base);
+	evtimer_add(call->deadline, &tv);
+	return 0;
 }
 
 void
@@ -456,7 +476,7 @@ api_client_collect(struct api_client *client)
 	CURLMsg *msg;
 	CURL *easy;
 	CURLcode result;
-	struct api_call *call;
+	char *priv;
 	int pending;
 
 	client->dispatching = 1;
@@ -466,10 +486,10 @@ api_client_collect(struct api_client *client)
 			continue;
 		easy = msg->easy_handle;
 		result = msg->data.result;
-		if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call) != CURLE_OK ||
-		    call == NULL)
+		if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
+		    priv == NULL)
 			continue;
-		api_call_finish(call, result);
+		api_call_finish((struct api_call *)priv, result);
 	}
 	client->dispatching = 0;
 	if (client->free_requested)
@@ -498,6 +518,24 @@ api_deferred_event_cb(evutil_socket_t fd, short events, void *arg)
 		api_client_destroy(client);
 }
 
+static void
+api_deadline_event_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct api_call *call = arg;
+	struct api_client *client = call->client;
+
+	(void)fd;
+	(void)events;
+	if (call->state != CALL_RUNNING)
+		return;
+	call->fault = FAULT_DEADLINE;
+	client->dispatching = 1;
+	api_call_finish(call, CURLE_OPERATION_TIMEDOUT);
+	client->dispatching = 0;
+	if (client->free_requested)
+		api_client_destroy(client);
+}
+
 static struct api_call *
 api_call_get(struct api_client *client)
 {
@@ -506,8 +544,15 @@ api_call_get(struct api_client *client)
 	if ((call = TAILQ_FIRST(&client->spare)) != NULL) {
 		TAILQ_REMOVE(&client->spare, call, entry);
 		client->nspare--;
-	} else if ((call = calloc(1, sizeof(*call))) == NULL)
-		return NULL;
+	} else {
+		if ((call = calloc(1, sizeof(*call))) == NULL)
+			return NULL;
+		call->deadline = evtimer_new(client->base, api_deadline_event_cb, call);
+		if (call->deadline == NULL) {
+			free(call);
+			return NULL;
+		}
+	}
 	call->client = client;
 	call->fault = FAULT_NONE;
 	call->deferred_error = NULL;
@@ -656,13 +701,14 @@ api_call_error(struct api_call *call, CURLcode result)
 		return "API child response headers too large";
 	case FAULT_NO_MEMORY:
 		return "API child response dropped: out of memory";
+	case FAULT_DEADLINE:
 	case FAULT_NONE:
 		break;
 	}
 	switch (result) {
 	case CURLE_OPERATION_TIMEDOUT:
 		curl_easy_getinfo(call->easy, CURLINFO_CONNECT_TIME_T, &connected);
-		if (connected == 0)
+		if (connected == 0 && call->fault != FAULT_DEADLINE)
 			snprintf(call->error, sizeof(call->error), "API child unreachable at %s: "
 			    "connect timed out (%s)", path, detail);
 		else
@@ -695,6 +741,7 @@ api_call_release(struct api_call *call)
 {
 	struct api_client *client = call->client;
 
+	evtimer_del(call->deadline);
 	curl_slist_free_all(call->req_headers);
 	call->req_headers = NULL;
 	call->done = NULL;
@@ -719,6 +766,8 @@ api_call_destroy(struct api_call *call)
 {
 	if (call->easy != NULL)
 		curl_easy_cleanup(call->easy);
+	if (call->deadline != NULL)
+		event_free(call->deadline);
 	curl_slist_free_all(call->req_headers);
 	free(call->url.data);
 	free(call->req_body.data);

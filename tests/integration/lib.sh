@@ -224,6 +224,7 @@ export UBSAN_OPTIONS="log_path=$T/asan:halt_on_error=1:print_stacktrace=1"
 
 TRESTLED_PID=
 PG_STARTED=
+_reports_shown=
 _groups=()
 
 # Start CMD... in the background in a process group of its own, so that the
@@ -259,10 +260,12 @@ _cleanup() {
 	return "$status"
 }
 
+# The end of each log, and the sanitizer reports unless check_logs_clean showed them.
 _show_logs() {
-	local f
+	local f files=("$T"/trestle.log "$T"/trestled.out)
 
-	for f in "$T"/trestle.log "$T"/trestled.out "$T"/asan.*; do
+	[ -n "$_reports_shown" ] || files+=("$T"/asan.*)
+	for f in "${files[@]}"; do
 		[ -s "$f" ] || continue
 		diag "--- last lines of ${f##*/}"
 		diag "$(tail -n 40 "$f")"
@@ -274,9 +277,12 @@ _timed_out() {
 	done_testing
 }
 
+# The watchdog: TERM to the test, then to what it waits on (bash runs a trap
+# only once the foreground command returned).
 trap _cleanup EXIT
 trap _timed_out TERM
-_spawn_group bash -c 'sleep "$1" && kill -TERM "$2"' watchdog "${TRESTLE_TEST_TIMEOUT:-300}" $$ \
+_spawn_group bash -c 'sleep "$1"; kill -TERM "$2"; sleep 2; pkill -TERM -P "$2"' \
+	watchdog "${TRESTLE_TEST_TIMEOUT:-300}" $$ \
 	</dev/null >/dev/null 2>&1
 disown "$_bg_pid"	# its end is no news
 
@@ -435,7 +441,6 @@ trestled_start() {
 		diag "trestled exited with status $?"
 		TRESTLED_PID=
 	fi
-	_show_logs
 	bail "trestled started: /healthz on port $PORT and $API_SOCK"
 }
 
@@ -450,7 +455,7 @@ trestled_stop() {
 	kill -TERM "$TRESTLED_PID"
 	if ! wait_for -t 10 _trestled_gone; then
 		fail "trestled exits within 10 s of SIGTERM"
-		kill -KILL -- "-$TRESTLED_PID"
+		kill -KILL "$TRESTLED_PID"	# only the master: a test may look at its children
 		wait "$TRESTLED_PID"
 		TRESTLED_PID=
 		return 1
@@ -465,16 +470,26 @@ trestled_stop() {
 # MCP over HTTP
 #
 
-# mcp_post SESSION JSON [CURL-ARG...]: POST JSON to $MCP_URL as $TOKEN.
+# mcp_post SESSION JSON [CURL-ARG...]: POST JSON to $MCP_URL as $TOKEN.  An
+# -H among the CURL-ARGs replaces the default header of that name ("-H
+# Authorization:" sends none).
 mcp_post() {
-	local session=$1 body=$2 args
+	local session=$1 body=$2 h name args replaced=" " prev=
 
 	shift 2
+	for h in "$@"; do
+		[ "$prev" = -H ] && replaced+="${h%%:*} "
+		prev=$h
+	done
+	replaced=${replaced,,}
 	args=(-sS --max-time 10 -o "$T/.http_body" -D "$T/.http_headers" -w '%{http_code}'
-		-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json'
-		-H 'Accept: application/json, text/event-stream'
-		-H 'MCP-Protocol-Version: 2025-11-25' -H 'Expect:' --data-binary "$body")
-	[ -n "$session" ] && args+=(-H "Mcp-Session-Id: $session")
+		--data-binary "$body")
+	for h in "Authorization: Bearer $TOKEN" "Content-Type: application/json" \
+		"Accept: application/json, text/event-stream" "MCP-Protocol-Version: 2025-11-25" \
+		"Expect:" ${session:+"Mcp-Session-Id: $session"}; do
+		name=${h%%:*}
+		[[ $replaced == *" ${name,,} "* ]] || args+=(-H "$h")
+	done
 	: >"$T/.http_body"
 	: >"$T/.http_headers"
 	HTTP_STATUS=$(curl "${args[@]}" "$@" "$MCP_URL")
@@ -533,6 +548,8 @@ check_logs_clean() {
 		pass "no sanitizer report"
 	else
 		fail "no sanitizer report"
-		diag "$(head -n 60 $reports)"
+		# shellcheck disable=SC2086 # one file a word
+		diag "$(head -n 40 $reports)"
+		_reports_shown=1
 	fi
 }
