@@ -21,6 +21,7 @@ struct api_ctx {
 	struct evhttp		*http;
 	struct db_pool		*pool;
 	int			 schema_ready;
+	unsigned long		 socket_inode;	/* of the api.sock this child bound */
 };
 
 /* What a route needs before its handler runs, in the order the guards run. */
@@ -29,6 +30,7 @@ enum api_guard_flags {
 	API_NEED_TENANT		= 1 << 1,
 	API_NEED_SESSION	= 1 << 2,
 	API_NEED_EPOCH		= 1 << 3,
+	API_NEED_RATE_LIMIT	= 1 << 4,	/* runs between session and epoch */
 };
 
 struct api_entity {
@@ -63,6 +65,8 @@ struct api_req {
 	int			 server_epoch;
 	char			*body;		/* NUL-terminated copy of the request body */
 	size_t			 body_len;
+	void			*work;		/* a handler's state across its query */
+	void			(*work_free)(void *);
 };
 
 /* api_http.c: replies (each frees the request) */
@@ -75,6 +79,8 @@ void	api_reply_db_failure(struct api_req *, int status_of_db, const char *messag
 void	api_add_header(struct api_req *, const char *name, const char *value);
 const char *api_query_param(struct api_req *, const char *name, char *buf, size_t cap);
 int	api_http_start(struct api_ctx *);
+/* Remove the socket file, so that nothing mistakes it for a live API child. */
+void	api_http_stop(struct api_ctx *);
 
 /* api_guard.c: run the route's guards, then its handler */
 void	api_guard_run(struct api_req *);
@@ -86,6 +92,19 @@ void	api_sessions_delete(struct api_req *);
 void	api_entity_list(struct api_req *);
 void	api_entity_create(struct api_req *);
 void	api_entity_get(struct api_req *);
+void	api_entity_put(struct api_req *);
+void	api_entity_patch(struct api_req *);
+void	api_entity_delete(struct api_req *);
+void	api_entity_archive(struct api_req *);
+void	api_entity_process(struct api_req *);
+void	api_sync_push(struct api_req *);
+void	api_sync_pull(struct api_req *);
+void	api_sync_info(struct api_req *);
+void	api_sync_state(struct api_req *);
+void	api_sync_wipe(struct api_req *);
+
+/* api_ratelimit.c: the per-user token bucket; -1 when it answered 429 */
+int	api_ratelimit_check(struct api_req *);
 
 /* RFC 3339 UTC with milliseconds: out needs 32 bytes. */
 void	api_format_ms(long long ms, char *out, size_t cap);

@@ -318,14 +318,35 @@ api_bind_unix(const char *path)
 	return fd;
 }
 
+static void
+api_socket_path(const struct api_ctx *ctx, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/api.sock", ctx->cf->runtime_dir);
+}
+
+/* Only our own socket file: a newer API child may already have bound the path. */
+void
+api_http_stop(struct api_ctx *ctx)
+{
+	char path[4096];
+	struct stat st;
+
+	api_socket_path(ctx, path, sizeof(path));
+	if (stat(path, &st) == 0 && st.st_ino == ctx->socket_inode)
+		unlink(path);
+}
+
 int
 api_http_start(struct api_ctx *ctx)
 {
 	char path[4096];
+	struct stat st;
 	evutil_socket_t fd;
 
-	snprintf(path, sizeof(path), "%s/api.sock", ctx->cf->runtime_dir);
+	api_socket_path(ctx, path, sizeof(path));
 	fd = api_bind_unix(path);
+	if (stat(path, &st) == 0)
+		ctx->socket_inode = st.st_ino;
 	if ((ctx->http = evhttp_new(ctx->base)) == NULL)
 		fatalx("api: evhttp_new");
 	evhttp_set_allowed_methods(ctx->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |

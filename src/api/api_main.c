@@ -128,6 +128,7 @@ main(int argc, char **argv)
 	event_base_dispatch(ctx.base);
 
 	evhttp_free(ctx.http);
+	api_http_stop(&ctx);
 	db_pool_free(ctx.pool);
 	event_free(migration_timer);
 	event_free(ev_term);

@@ -268,12 +268,14 @@ conf_load(struct conf *cf, const char *path, struct conf_errors *errs)
 	errs->text[0] = '\0';
 	for (size_t i = 0; i < CONF_NKEYS; i++)
 		conf_set(cf, &conf_keys[i], conf_keys[i].default_value, "default", errs);
-	if (path != NULL && conf_parse_file(cf, path, errs) == -1)
-		return -1;
-	conf_apply_environment(cf, errs);
+	if (path == NULL || conf_parse_file(cf, path, errs) == 0)
+		conf_apply_environment(cf, errs);
 	if (errs->count == 0)
 		conf_validate(cf, errs);
-	return errs->count == 0 ? 0 : -1;
+	if (errs->count == 0)
+		return 0;
+	conf_free(cf);		/* nothing half-loaded is left for the caller to free */
+	return -1;
 }
 
 void

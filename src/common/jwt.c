@@ -1,7 +1,9 @@
 /*
- * Only HMAC algorithms are accepted here, chosen from the token's header but
- * always keyed with the configured secret: "none" and every asymmetric name are
- * refused before any key is touched, which rules out algorithm confusion.
+ * The token's header names its algorithm, but never its key: the family of
+ * the algorithm picks the key the verifier was given for that family (the
+ * shared secret for HS*, an RSA key for RS256), so an HS token signed with an
+ * RSA public key as its "secret" fails like any other forgery.  "none" and
+ * every other name are refused before any key is touched.
  */
 #include "config.h"
 
@@ -15,45 +17,44 @@
 #include "codec.h"
 #include "jwt.h"
 
-#define JWT_MAX_LEN 8192
+#define JWT_MAX_LEN	8192
+#define JWT_SIG_MAX	1024	/* an RSA signature of up to 8192 bits */
+
+/* A token cut at its two dots; header decoded. */
+struct jwt_parts {
+	const char	*token;
+	size_t		 signed_len;	/* "<header>.<claims>" */
+	const char	*claims;
+	size_t		 claims_len;
+	const char	*sig;
+	json_object	*header;
+};
+
+static const struct {
+	const char	*name;
+	enum jwt_alg	 alg;
+} jwt_algs[] = {
+	{ "HS256", JWT_ALG_HS256 },
+	{ "HS384", JWT_ALG_HS384 },
+	{ "HS512", JWT_ALG_HS512 },
+	{ "RS256", JWT_ALG_RS256 },
+};
 
 static const EVP_MD *
-jwt_hs_digest(const char *alg)
+jwt_digest(enum jwt_alg alg)
 {
-	if (strcmp(alg, "HS256") == 0)
+	switch (alg) {
+	case JWT_ALG_HS256:
+	case JWT_ALG_RS256:
 		return EVP_sha256();
-	if (strcmp(alg, "HS384") == 0)
+	case JWT_ALG_HS384:
 		return EVP_sha384();
-	if (strcmp(alg, "HS512") == 0)
+	case JWT_ALG_HS512:
 		return EVP_sha512();
+	case JWT_ALG_REFUSED:
+		break;
+	}
 	return NULL;
-}
-
-int
-jwt_hs256_mint(const char *secret, const char *sub, long long now, int ttl, char *out, size_t cap)
-{
-	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	char claims[512], part[1024];
-	unsigned char mac[32];
-	unsigned int maclen = sizeof(mac);
-	size_t n;
-	json_object *jsub = json_object_new_string(sub);
-
-	snprintf(claims, sizeof(claims), "{\"sub\":%s,\"iat\":%lld,\"exp\":%lld}",
-	    json_object_to_json_string_ext(jsub, JSON_C_TO_STRING_PLAIN), now, now + ttl);
-	json_object_put(jsub);
-	n = b64url_encode((const unsigned char *)header, strlen(header), out, cap);
-	if (n + 2 >= cap)
-		return -1;
-	out[n++] = '.';
-	n += b64url_encode((const unsigned char *)claims, strlen(claims), out + n, cap - n);
-	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)out, n, mac, &maclen);
-	b64url_encode(mac, maclen, part, sizeof(part));
-	if (n + strlen(part) + 2 > cap)
-		return -1;
-	out[n++] = '.';
-	strcpy(out + n, part);
-	return (int)(n + strlen(part));
 }
 
 static json_object *
@@ -61,36 +62,235 @@ jwt_decode_json(const char *part, size_t len)
 {
 	unsigned char buf[JWT_MAX_LEN];
 	long n = b64url_decode(part, len, buf, sizeof(buf) - 1);
+	json_object *obj;
 
 	if (n < 0)
 		return NULL;
 	buf[n] = '\0';
-	return json_tokener_parse((const char *)buf);
+	obj = json_tokener_parse((const char *)buf);
+	if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 static int
-jwt_check_signature(const char *token, size_t signed_len, const char *sig, const EVP_MD *md,
-    const char *secret)
+jwt_split(const char *token, struct jwt_parts *p, const char **reason)
+{
+	const char *dot1, *dot2;
+
+	memset(p, 0, sizeof(*p));
+	*reason = "malformed token";
+	if (strlen(token) > JWT_MAX_LEN || (dot1 = strchr(token, '.')) == NULL ||
+	    (dot2 = strchr(dot1 + 1, '.')) == NULL || strchr(dot2 + 1, '.') != NULL)
+		return -1;
+	if ((p->header = jwt_decode_json(token, (size_t)(dot1 - token))) == NULL)
+		return -1;
+	p->token = token;
+	p->signed_len = (size_t)(dot2 - token);
+	p->claims = dot1 + 1;
+	p->claims_len = (size_t)(dot2 - dot1 - 1);
+	p->sig = dot2 + 1;
+	return 0;
+}
+
+static enum jwt_alg
+jwt_alg_of(json_object *header)
+{
+	json_object *v;
+	const char *name;
+
+	if (!json_object_object_get_ex(header, "alg", &v) || !json_object_is_type(v, json_type_string))
+		return JWT_ALG_REFUSED;
+	name = json_object_get_string(v);
+	for (size_t i = 0; i < sizeof(jwt_algs) / sizeof(jwt_algs[0]); i++)
+		if (strcmp(jwt_algs[i].name, name) == 0)
+			return jwt_algs[i].alg;
+	return JWT_ALG_REFUSED;
+}
+
+int
+jwt_hs256_mint(const char *secret, const char *sub, const struct jwt_expect *claims, int ttl,
+    char *out, size_t cap)
+{
+	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	json_object *obj = json_object_new_object();
+	const char *text;
+	unsigned char mac[32];
+	unsigned int maclen = sizeof(mac);
+	char part[64];
+	size_t n, len;
+
+	json_object_object_add(obj, "sub", json_object_new_string(sub));
+	if (claims->issuer != NULL && claims->issuer[0] != '\0')
+		json_object_object_add(obj, "iss", json_object_new_string(claims->issuer));
+	if (claims->audience != NULL && claims->audience[0] != '\0')
+		json_object_object_add(obj, "aud", json_object_new_string(claims->audience));
+	json_object_object_add(obj, "iat", json_object_new_int64(claims->now));
+	json_object_object_add(obj, "exp", json_object_new_int64(claims->now + ttl));
+	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	len = strlen(text);
+	n = b64url_encode((const unsigned char *)header, strlen(header), out, cap);
+	if (cap < n + 2 + (len + 2) / 3 * 4 + 1 + sizeof(part)) {
+		json_object_put(obj);
+		return -1;
+	}
+	out[n++] = '.';
+	n += b64url_encode((const unsigned char *)text, len, out + n, cap - n);
+	json_object_put(obj);
+	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)out, n, mac, &maclen);
+	out[n++] = '.';
+	n += b64url_encode(mac, maclen, out + n, cap - n);
+	return (int)n;
+}
+
+int
+jwt_peek(const char *token, enum jwt_alg *alg, char kid[JWT_KID_MAX], const char **reason)
+{
+	struct jwt_parts p;
+	json_object *v;
+	int rc = -1;
+
+	kid[0] = '\0';
+	if (jwt_split(token, &p, reason) == -1)
+		return -1;
+	if ((*alg = jwt_alg_of(p.header)) == JWT_ALG_REFUSED) {
+		*reason = "token algorithm not accepted";
+		goto out;
+	}
+	if (json_object_object_get_ex(p.header, "kid", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) >= JWT_KID_MAX) {
+			*reason = "token key id is not a short string";
+			goto out;
+		}
+		strcpy(kid, json_object_get_string(v));
+	}
+	rc = 0;
+out:
+	json_object_put(p.header);
+	return rc;
+}
+
+static int
+jwt_check_hmac(const struct jwt_parts *p, const EVP_MD *md, const char *secret)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE], given[EVP_MAX_MD_SIZE];
 	unsigned int maclen = sizeof(mac);
 	long n;
 
-	HMAC(md, secret, (int)strlen(secret), (const unsigned char *)token, signed_len, mac, &maclen);
-	n = b64url_decode(sig, strlen(sig), given, sizeof(given));
+	HMAC(md, secret, (int)strlen(secret), (const unsigned char *)p->token, p->signed_len,
+	    mac, &maclen);
+	n = b64url_decode(p->sig, strlen(p->sig), given, sizeof(given));
 	return n == (long)maclen && timingsafe_equal(mac, given, maclen) ? 0 : -1;
 }
 
 static int
-jwt_check_claims(json_object *claims, long long now, char sub[JWT_SUB_MAX], const char **reason)
+jwt_check_rsa(const struct jwt_parts *p, const EVP_MD *md, EVP_PKEY *key)
+{
+	unsigned char sig[JWT_SIG_MAX];
+	EVP_MD_CTX *ctx;
+	long n;
+	int ok;
+
+	n = b64url_decode(p->sig, strlen(p->sig), sig, sizeof(sig));
+	if (n <= 0 || n != EVP_PKEY_get_size(key) || (ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
+	    EVP_DigestVerify(ctx, sig, (size_t)n, (const unsigned char *)p->token,
+	    p->signed_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+/* The key of the algorithm's family, never the other one. */
+static int
+jwt_check_signature(const struct jwt_parts *p, enum jwt_alg alg, const struct jwt_keys *keys,
+    const char **reason)
+{
+	const EVP_MD *md = jwt_digest(alg);
+
+	if (alg == JWT_ALG_RS256) {
+		if (keys->rsa == NULL || !EVP_PKEY_is_a(keys->rsa, "RSA"))
+			return *reason = "no RSA key for this token", -1;
+		if (jwt_check_rsa(p, md, keys->rsa) == -1)
+			return *reason = "bad token signature", -1;
+		return 0;
+	}
+	if (keys->secret == NULL || keys->secret[0] == '\0')
+		return *reason = "HS tokens are not accepted here", -1;
+	if (jwt_check_hmac(p, md, keys->secret) == -1)
+		return *reason = "bad token signature", -1;
+	return 0;
+}
+
+static int
+jwt_is_number(json_object *v)
+{
+	return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+}
+
+static int
+jwt_check_times(json_object *claims, long long now, const char **reason)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(claims, "exp", &v) &&
+	    (!jwt_is_number(v) || json_object_get_int64(v) <= now))
+		return *reason = "token expired", -1;
+	if (json_object_object_get_ex(claims, "nbf", &v) &&
+	    (!jwt_is_number(v) || json_object_get_int64(v) > now))
+		return *reason = "token not yet valid", -1;
+	return 0;
+}
+
+static int
+jwt_aud_contains(json_object *aud, const char *audience)
+{
+	size_t n;
+
+	if (json_object_is_type(aud, json_type_string))
+		return strcmp(json_object_get_string(aud), audience) == 0;
+	if (!json_object_is_type(aud, json_type_array))
+		return 0;
+	n = json_object_array_length(aud);
+	for (size_t i = 0; i < n; i++) {
+		json_object *item = json_object_array_get_idx(aud, i);
+
+		if (json_object_is_type(item, json_type_string) &&
+		    strcmp(json_object_get_string(item), audience) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+jwt_check_iss_aud(json_object *claims, const struct jwt_expect *expect, const char **reason)
+{
+	json_object *v;
+
+	if (expect->issuer != NULL && expect->issuer[0] != '\0' &&
+	    (!json_object_object_get_ex(claims, "iss", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), expect->issuer) != 0))
+		return *reason = "token issuer is not the configured one", -1;
+	if (expect->audience != NULL && expect->audience[0] != '\0' &&
+	    (!json_object_object_get_ex(claims, "aud", &v) || !jwt_aud_contains(v, expect->audience)))
+		return *reason = "token audience does not include the configured one", -1;
+	return 0;
+}
+
+static int
+jwt_check_claims(json_object *claims, const struct jwt_expect *expect, char sub[JWT_SUB_MAX],
+    const char **reason)
 {
 	json_object *v;
 	const char *s;
 
-	if (json_object_object_get_ex(claims, "exp", &v) && json_object_get_int64(v) <= now)
-		return *reason = "token expired", -1;
-	if (json_object_object_get_ex(claims, "nbf", &v) && json_object_get_int64(v) > now)
-		return *reason = "token not yet valid", -1;
+	if (jwt_check_times(claims, expect->now, reason) == -1 ||
+	    jwt_check_iss_aud(claims, expect, reason) == -1)
+		return -1;
 	if (!json_object_object_get_ex(claims, "sub", &v) || !json_object_is_type(v, json_type_string))
 		return *reason = "token has no subject", -1;
 	s = json_object_get_string(v);
@@ -101,36 +301,39 @@ jwt_check_claims(json_object *claims, long long now, char sub[JWT_SUB_MAX], cons
 }
 
 int
-jwt_hs_verify(const char *token, const char *secret, long long now, char sub[JWT_SUB_MAX],
-    const char **reason)
+jwt_verify(const char *token, const struct jwt_keys *keys, const struct jwt_expect *expect,
+    char sub[JWT_SUB_MAX], const char **reason)
 {
-	const char *dot1, *dot2;
-	json_object *header = NULL, *claims = NULL, *alg;
-	const EVP_MD *md;
+	struct jwt_parts p;
+	json_object *claims = NULL;
+	enum jwt_alg alg;
 	int rc = -1;
 
-	*reason = "malformed token";
-	if (strlen(token) > JWT_MAX_LEN || (dot1 = strchr(token, '.')) == NULL ||
-	    (dot2 = strchr(dot1 + 1, '.')) == NULL || strchr(dot2 + 1, '.') != NULL)
+	if (jwt_split(token, &p, reason) == -1)
 		return -1;
-	if ((header = jwt_decode_json(token, (size_t)(dot1 - token))) == NULL ||
-	    !json_object_is_type(header, json_type_object))
-		goto out;
-	if (!json_object_object_get_ex(header, "alg", &alg) ||
-	    (md = jwt_hs_digest(json_object_get_string(alg))) == NULL) {
+	if ((alg = jwt_alg_of(p.header)) == JWT_ALG_REFUSED) {
 		*reason = "token algorithm not accepted";
 		goto out;
 	}
-	if (jwt_check_signature(token, (size_t)(dot2 - token), dot2 + 1, md, secret) == -1) {
-		*reason = "bad token signature";
+	if (jwt_check_signature(&p, alg, keys, reason) == -1)
+		goto out;
+	if ((claims = jwt_decode_json(p.claims, p.claims_len)) == NULL) {
+		*reason = "malformed token claims";
 		goto out;
 	}
-	claims = jwt_decode_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-	if (claims == NULL || !json_object_is_type(claims, json_type_object))
-		goto out;
-	rc = jwt_check_claims(claims, now, sub, reason);
+	rc = jwt_check_claims(claims, expect, sub, reason);
 out:
-	json_object_put(header);
+	json_object_put(p.header);
 	json_object_put(claims);
 	return rc;
+}
+
+int
+jwt_hs_verify(const char *token, const char *secret, long long now, char sub[JWT_SUB_MAX],
+    const char **reason)
+{
+	struct jwt_keys keys = { .secret = secret };
+	struct jwt_expect expect = { .now = now };
+
+	return jwt_verify(token, &keys, &expect, sub, reason);
 }

@@ -1,15 +1,56 @@
-/* JSON Web Tokens signed with a shared secret (HS256/384/512). */
+/*
+ * JSON Web Tokens: HS256/384/512 with a shared secret, RS256 with an RSA key
+ * (from a JWKS).  The kind of key decides how a token is verified: an HS
+ * token is only ever checked against the secret and an RS256 token only
+ * against an RSA key, so neither can be passed off as the other.
+ */
 #ifndef TRESTLE_JWT_H
 #define TRESTLE_JWT_H
 
 #include <stddef.h>
 
-#define JWT_SUB_MAX	256
+#include <openssl/evp.h>
 
-/* An HS256 token naming sub, valid for ttl seconds from now; returns the length or -1. */
-int	jwt_hs256_mint(const char *secret, const char *sub, long long now, int ttl,
-	    char *out, size_t cap);
-/* 0 and the subject when the token verifies; otherwise -1 and *reason. */
+#define JWT_SUB_MAX	256
+#define JWT_KID_MAX	128
+
+enum jwt_alg {
+	JWT_ALG_REFUSED,	/* "none" and every name not below */
+	JWT_ALG_HS256,
+	JWT_ALG_HS384,
+	JWT_ALG_HS512,
+	JWT_ALG_RS256,
+};
+
+/* The keys a token may be verified with; NULL (or "") refuses that family. */
+struct jwt_keys {
+	const char	*secret;	/* HS256/384/512 */
+	EVP_PKEY	*rsa;		/* RS256: the key named by the token's kid */
+};
+
+/* The claims checked beside exp, nbf and sub; NULL or "": not checked. */
+struct jwt_expect {
+	const char	*issuer;	/* iss must equal it */
+	const char	*audience;	/* aud (string or array) must contain it */
+	long long	 now;		/* Unix seconds */
+};
+
+/* An HS256 token naming sub (with iss and aud when not NULL or ""), valid for ttl s. */
+int	jwt_hs256_mint(const char *secret, const char *sub, const struct jwt_expect *claims,
+	    int ttl, char *out, size_t cap);
+
+/*
+ * The token's algorithm and key id (kid, "" when absent), read before any key
+ * is chosen; -1 and *reason for a malformed token or a refused algorithm.
+ */
+int	jwt_peek(const char *token, enum jwt_alg *alg, char kid[JWT_KID_MAX],
+	    const char **reason);
+
+/* 0 and the subject when the token verifies and its claims hold; otherwise -1 and *reason. */
+int	jwt_verify(const char *token, const struct jwt_keys *keys, const struct jwt_expect *expect,
+	    char sub[JWT_SUB_MAX], const char **reason);
+
+/* jwt_verify with only a secret and no iss/aud checks. */
 int	jwt_hs_verify(const char *token, const char *secret, long long now,
 	    char sub[JWT_SUB_MAX], const char **reason);
 

@@ -29,7 +29,9 @@
 #		TOKEN=$TOKEN_B mcp_post ... calls as user-b)
 #		http_header NAME	(a header of the last response)
 # End:		check_logs_clean	(no fatal log line, no sanitizer report)
+# Binaries:	$TRESTLED, $TRESTLECTL; $T/trestle.log is the daemon's log
 
+# shellcheck shell=bash disable=SC2034 # the globals are for the tests
 set -u
 
 : "${TRESTLE_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -146,7 +148,7 @@ skip() {
 
 skip_all() {
 	printf '1..0 # SKIP %s\n' "$1"
-	_tap_planned=done
+	_tap_planned=1
 	exit 0
 }
 
@@ -159,7 +161,7 @@ bail() {
 done_testing() {
 	if [ -z "$_tap_planned" ]; then
 		printf '1..%d\n' "$_tap_n"
-		_tap_planned=done
+		_tap_planned=1
 	fi
 	[ "$_tap_failed" -eq 0 ] || exit 1
 	exit 0
@@ -217,6 +219,7 @@ child_pids() {
 T=$(mktemp -d "${TMPDIR:-/tmp}/trestle-test.XXXXXX") || exit 1
 chmod 755 "$T"		# PostgreSQL runs as another user when we are root
 mkdir -p "$T/run"
+PG_HOST=$T/pg		# the cluster's data directory's parent and socket directory
 
 # Each process writes its own report, found by check_logs_clean.
 export ASAN_OPTIONS="log_path=$T/asan:halt_on_error=1:abort_on_error=0:detect_leaks=1"
@@ -262,7 +265,7 @@ _cleanup() {
 
 # The end of each log, and the sanitizer reports unless check_logs_clean showed them.
 _show_logs() {
-	local f files=("$T"/trestle.log "$T"/trestled.out)
+	local f files=("$T"/trestle.log "$T"/trestled.out "$PG_HOST"/postgresql.log)
 
 	[ -n "$_reports_shown" ] || files+=("$T"/asan.*)
 	for f in "${files[@]}"; do
@@ -291,7 +294,6 @@ disown "$_bg_pid"	# its end is no news
 # trust authentication, database "trestle".  As root it runs as "nobody".
 #
 
-PG_HOST=$T/pg
 PG_TEMPLATE=$TRESTLE_BUILDDIR/tests/.pg-template
 
 _pg_user() {
@@ -323,10 +325,10 @@ _pg_template() {
 		tmp=$T/pg-initdb
 		mkdir "$tmp" && chown "$(_pg_user)" "$tmp" || exit 1
 		_as_pg "$PG_BIN/initdb" -D "$tmp" -U trestle -A trust -E UTF8 --locale=C \
-			--no-sync >"$T/initdb.log" 2>&1 || { cat "$T/initdb.log"; exit 1; }
+			--no-sync >"$T/initdb.log" 2>&1 || { diag "$(cat "$T/initdb.log")"; exit 1; }
 		echo "CREATE DATABASE trestle" |
 			_as_pg "$PG_BIN/postgres" --single -D "$tmp" template1 \
-			>>"$T/initdb.log" 2>&1 || { cat "$T/initdb.log"; exit 1; }
+			>>"$T/initdb.log" 2>&1 || { diag "$(cat "$T/initdb.log")"; exit 1; }
 		rm -rf "$PG_TEMPLATE.new" && cp -a "$tmp" "$PG_TEMPLATE.new" &&
 			rm -rf "$PG_TEMPLATE" && mv "$PG_TEMPLATE.new" "$PG_TEMPLATE" &&
 			rm -rf "$tmp"
@@ -345,7 +347,6 @@ pg_start() {
 		bail "PostgreSQL started"
 	fi
 	PG_STARTED=1
-	DATABASE_URL="host=$PG_HOST dbname=trestle user=trestle"
 }
 
 pg_stop() {
@@ -362,13 +363,14 @@ pg_sql() {
 # trestled
 #
 
-# A TCP port on 127.0.0.1 nobody listens on (chosen at random, to keep
-# parallel tests apart).
+# A TCP port on 127.0.0.1 nobody listens on: random, to keep parallel tests
+# apart, and below Linux's ephemeral ports (32768 up), so no outgoing
+# connection holds it.
 free_port() {
 	local p i
 
 	for i in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
 	done
 	return 1
@@ -452,6 +454,10 @@ _trestled_up_or_gone() {
 trestled_stop() {
 	local status
 
+	if [ -z "$TRESTLED_PID" ]; then
+		fail "trestled_stop: trestled is not running"
+		return 1
+	fi
 	kill -TERM "$TRESTLED_PID"
 	if ! wait_for -t 10 _trestled_gone; then
 		fail "trestled exits within 10 s of SIGTERM"
@@ -510,7 +516,7 @@ _jsonrpc_message() {
 
 # http_header NAME: the value of header NAME (any case) in the last response.
 http_header() {
-	awk -v name="$(tr 'A-Z' 'a-z' <<<"$1")" '
+	awk -v name="${1,,}" '
 		{ i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == name) {
 			v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit } }' \
 		<<<"$HTTP_HEADERS"

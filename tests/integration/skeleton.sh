@@ -47,7 +47,11 @@ is "$(jq -c '[.id, .result.isError, .result.structuredContent.uid, .result.struc
 mcp_post "$SESSION" '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"list_notes","arguments":{"limit":10}}}'
 is "$(jq -c '[.id, .result.isError, [.result.structuredContent.items[].uid], .result.structuredContent.nextCursor]' <<<"$HTTP_JSON")" \
 	"[5,false,[\"$UID_\"],null]" "list_notes lists exactly that note, no next page"
-is "$(pg_sql "SELECT count(*) FROM trestle_sync_session")" 1 "the sync session is reused across calls"
+for i in 1 2 3 4 5 6; do
+	mcp_post "$SESSION" '{"jsonrpc":"2.0","id":50,"method":"tools/call","params":{"name":"list_notes","arguments":{}}}'
+done
+sessions=$(pg_sql "SELECT count(*) FROM trestle_sync_session")
+ok "the API sync session is reused: $sessions for 8 calls on 2 workers" test "$sessions" -ge 1 -a "$sessions" -le 2
 
 # Failures a model can act on, and protocol errors.
 mcp_post "$SESSION" '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"get_note","arguments":{}}}'
