@@ -53,7 +53,9 @@ static int64_t	child_now_ms(void);
 static int	child_find_program(const char *, char *, size_t);
 static int	child_spawn(struct child *);
 static void	child_exec(const struct child *, int, pid_t) __attribute__((noreturn));
-static int	child_move_fd(int, int);
+static int	child_exec_fds(const struct child_kind *, int);
+static int	child_channel_open(struct child *, int);
+static void	child_channel_msg(struct child *, const struct channel_msg *);
 static void	child_channel_cb(evutil_socket_t, short, void *);
 static void	child_channel_close(struct child *);
 static void	child_respawn_cb(evutil_socket_t, short, void *);
@@ -198,13 +200,33 @@ child_spawn(struct child *c)
 	return 0;
 }
 
-/* Put fd at target without the close-on-exec flag, wherever fd was. */
+/*
+ * In the forked child: the channel becomes fd 3 and, for a worker, the
+ * listener fd 4.  Both are first copied above fd 4 (close-on-exec, so the
+ * copies vanish at exec), so that placing one cannot overwrite the other.
+ */
 static int
-child_move_fd(int fd, int target)
+child_exec_fds(const struct child_kind *kind, int chan)
 {
-	if (fd == target)
-		return fcntl(fd, F_SETFD, 0);
-	return dup2(fd, target) == -1 ? -1 : 0;
+	int lfd = -1;
+
+	if ((chan = fcntl(chan, F_DUPFD_CLOEXEC, LISTEN_CHILD_FD + 1)) == -1)
+		return -1;
+	if (kind->listener &&
+	    (lfd = fcntl(spawn_env.listen_fd, F_DUPFD_CLOEXEC, LISTEN_CHILD_FD + 1)) == -1)
+		return -1;
+	if (dup2(chan, CHANNEL_CHILD_FD) == -1)
+		return -1;
+	if (kind->listener && dup2(lfd, LISTEN_CHILD_FD) == -1)
+		return -1;
+	/*
+	 * Whatever else the master inherited without close-on-exec stays out of
+	 * the child; marked rather than closed, so an exec failure can still be
+	 * logged.  Best effort: an old kernel without it leaves them open.
+	 */
+	close_range(kind->listener ? LISTEN_CHILD_FD + 1 : CHANNEL_CHILD_FD + 1, ~0U,
+	    CLOSE_RANGE_CLOEXEC);
+	return 0;
 }
 
 /* In the forked child: die with the master, take fds 3 and 4, and become the program. */
@@ -215,7 +237,7 @@ child_exec(const struct child *c, int chan, pid_t master)
 	const char *argv[9];
 	char slot[16], generation[16];
 	sigset_t none;
-	int lfd = -1, i = 0;
+	int i = 0;
 
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -224,12 +246,7 @@ child_exec(const struct child *c, int chan, pid_t master)
 	/* The master may have died before prctl(); then nobody would ever send the signal. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != master)
 		_exit(1);
-	/* Above fd 4 first, so that moving one cannot overwrite the other. */
-	if ((chan = fcntl(chan, F_DUPFD_CLOEXEC, LISTEN_CHILD_FD + 1)) == -1 ||
-	    (kind->listener && (lfd = fcntl(spawn_env.listen_fd, F_DUPFD_CLOEXEC,
-	    LISTEN_CHILD_FD + 1)) == -1) ||
-	    child_move_fd(chan, CHANNEL_CHILD_FD) == -1 ||
-	    (kind->listener && child_move_fd(lfd, LISTEN_CHILD_FD) == -1)) {
+	if (child_exec_fds(kind, chan) == -1) {
 		log_warn("%s %d: descriptors", kind->name, c->slot);
 		_exit(127);
 	}

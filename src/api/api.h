@@ -14,12 +14,21 @@
 #define API_CID_MAX		128
 
 struct db_pool;
+struct jwks;
+struct replay;
+struct tenant_key;
+struct api_proxy;
 
 struct api_ctx {
 	const struct conf	*cf;
 	struct event_base	*base;
 	struct evhttp		*http;
-	struct db_pool		*pool;
+	struct evhttp		*http_tcp;	/* api_listen; NULL: none */
+	struct db_pool		*pool;		/* NULL in proxy mode */
+	struct jwks		*jwks;		/* jwks_url; NULL: RS256 refused */
+	struct replay		*replay;	/* nonces of v2 tenant headers */
+	struct tenant_key	*tenant_key;	/* tenant_secret, for v2 */
+	struct api_proxy	*proxy;		/* api_upstream_url; NULL: PostgreSQL */
 	int			 schema_ready;
 	unsigned long		 socket_inode;	/* of the api.sock this child bound */
 };
@@ -56,6 +65,10 @@ struct api_req {
 	const struct api_route	*route;
 	const struct api_entity	*entity;
 	struct db_query		*pending;
+	/* Anything else the request waits for (a JWKS fetch, an upstream call). */
+	void			*waiting;
+	void			(*waiting_cancel)(void *);
+	int			 via_tcp;	/* came on the TCP listener */
 	char			 cid[API_CID_MAX];
 	char			 sub[JWT_SUB_MAX];
 	char			 owner_id[37];
@@ -84,6 +97,23 @@ void	api_http_stop(struct api_ctx *);
 
 /* api_guard.c: run the route's guards, then its handler */
 void	api_guard_run(struct api_req *);
+
+/* api_auth.c: the user and tenant guards */
+/* 0: r->sub is set; -1: refused (logged); 1: waiting for the JWKS, api_guard_run runs again. */
+int	api_auth_user(struct api_req *);
+/* 0 when the tenant headers (v1, or v2 bound to r->sub when set) pass; -1 refused (logged). */
+int	api_auth_tenant(struct api_req *);
+/* "GET", "POST", …: the request's method as sent. */
+const char *api_request_method(struct api_req *);
+
+/* api_proxy.c: proxy mode, every request forwarded to api_upstream_url */
+struct api_proxy *api_proxy_new(struct api_ctx *);
+void	api_proxy_free(struct api_proxy *);
+void	api_proxy_forward(struct api_req *);
+/* api_http.c: send the status, the headers already set and body as they are; frees the request */
+void	api_reply_raw(struct api_req *, int status, struct evbuffer *body);
+/* api_tcp.c: a listening TCP socket on "host:port" ("[::1]:port"); fatal on failure */
+evutil_socket_t api_tcp_bind(const char *host_port);
 
 /* handlers */
 void	api_sessions_create(struct api_req *);

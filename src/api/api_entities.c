@@ -1,7 +1,7 @@
 /*
- * REST CRUD of the five entities (contract §3): one set of handlers, driven by
- * the entity's table and noun.  Each request is one SQL statement, so every
- * write is atomic without an explicit transaction.
+ * REST CRUD of the five entities (contract §3): list, create and get, and the
+ * Item replies every entity handler shares.  One set of handlers, driven by
+ * the entity's table and noun; each request is one prepared statement.
  */
 #include "config.h"
 
@@ -15,54 +15,44 @@
 #include <libpq-fe.h>
 
 #include "api.h"
+#include "api_store.h"
 #include "codec.h"
 #include "db_pool.h"
 #include "jsonstr.h"
 #include "log.h"
 
-#define ITEM_COLUMNS "uid::text, version, updated_at_ms, deleted_at_ms, payload_json::text"
-#define LIST_DEFAULT_LIMIT	500
-#define LIST_MAX_LIMIT		1000
-#define ZERO_UUID		"00000000-0000-0000-0000-000000000000"
+#define ZERO_UUID	"00000000-0000-0000-0000-000000000000"
+#define JSON_DEPTH_MAX	64
 
-/* Append the Item of row i: {"uid","version","updatedAt","deletedAt"?,"payload"}. */
-static void
-api_item_append(struct evbuffer *out, const PGresult *res, int i)
+/* Append the Item at columns col..col+4: {"uid","version","updatedAt","deletedAt"?,"payload"}. */
+void
+api_item_append(struct evbuffer *out, const PGresult *res, int i, int col)
 {
 	char updated[40], deleted[40];
 
-	api_format_ms(atoll(PQgetvalue(res, i, 2)), updated, sizeof(updated));
+	api_format_ms(atoll(PQgetvalue(res, i, col + 2)), updated, sizeof(updated));
 	evbuffer_add_printf(out, "{\"uid\":\"%s\",\"version\":%s,\"updatedAt\":\"%s\",",
-	    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), updated);
-	if (!PQgetisnull(res, i, 3)) {
-		api_format_ms(atoll(PQgetvalue(res, i, 3)), deleted, sizeof(deleted));
+	    PQgetvalue(res, i, col), PQgetvalue(res, i, col + 1), updated);
+	if (!PQgetisnull(res, i, col + 3)) {
+		api_format_ms(atoll(PQgetvalue(res, i, col + 3)), deleted, sizeof(deleted));
 		evbuffer_add_printf(out, "\"deletedAt\":\"%s\",", deleted);
 	}
-	evbuffer_add_printf(out, "\"payload\":%s}", PQgetvalue(res, i, 4));
+	evbuffer_add(out, "\"payload\":", 10);
+	evbuffer_add(out, PQgetvalue(res, i, col + 4), (size_t)PQgetlength(res, i, col + 4));
+	evbuffer_add(out, "}", 1);
 }
 
-static void
-api_reply_item(struct api_req *r, int status, const PGresult *res)
+void
+api_reply_item(struct api_req *r, int status, const PGresult *res, int col)
 {
 	struct evbuffer *out = evbuffer_new();
 
-	api_item_append(out, res, 0);
+	api_item_append(out, res, 0, col);
 	api_reply_json_buffer(r, status, out);
 	evbuffer_free(out);
 }
 
-static int
-api_entity_query(struct api_req *r, const char *sql, int nparams, const char *const *params,
-    enum db_retry retry, db_done_fn done)
-{
-	r->pending = db_pool_exec(r->ctx->pool, NULL, sql, nparams, params, retry, done, r);
-	if (r->pending != NULL)
-		return 0;
-	api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
-	return -1;
-}
-
-static void
+void
 api_reply_noun_error(struct api_req *r, int status, const char *what)
 {
 	char msg[128];
@@ -71,14 +61,15 @@ api_reply_noun_error(struct api_req *r, int status, const char *what)
 	api_reply_error(r, status, msg);
 }
 
-static void
-api_reply_deleted(struct api_req *r, const char *deleted_ms)
+/* 410 {"error":"<noun> <what>","deletedAt":…}: what is "deleted" or "already deleted". */
+void
+api_reply_deleted(struct api_req *r, const char *what, const char *deleted_ms)
 {
 	char deleted[40], body[512], msg[128];
 	struct jsonstr js;
 
 	api_format_ms(atoll(deleted_ms), deleted, sizeof(deleted));
-	snprintf(msg, sizeof(msg), "%s deleted", r->entity->noun);
+	snprintf(msg, sizeof(msg), "%s %s", r->entity->noun, what);
 	jsonstr_init(&js, body, sizeof(body));
 	jsonstr_raw(&js, "{\"error\":");
 	jsonstr_quote(&js, msg);
@@ -86,6 +77,58 @@ api_reply_deleted(struct api_req *r, const char *deleted_ms)
 	jsonstr_quote(&js, r->cid);
 	jsonstr_raw(&js, "}");
 	api_reply_json(r, 410, body);
+}
+
+/* What json-c accepted but PostgreSQL refuses (\u0000, say) is still the client's error. */
+void
+api_reply_query_failure(struct api_req *r, enum db_status status, const char *sqlstate,
+    const char *message)
+{
+	if (status == DB_QUERY_ERROR && strncmp(sqlstate, "22", 2) == 0) {
+		log_cid(LOG_LEVEL_INFO, r->cid, "api: refused data: %s", message);
+		api_reply_error(r, 400, "invalid JSON");
+		return;
+	}
+	api_reply_db_failure(r, status, message);
+}
+
+void
+api_reply_parent_missing(struct api_req *r, const char *kind, const char *uid)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "parent %s not found: %s", kind, uid);
+	api_reply_error(r, 404, msg);
+}
+
+/* Strict JSON (as PostgreSQL reads it), the whole text, an object; else NULL. */
+json_object *
+api_json_object(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH_MAX);
+	json_object *obj;
+
+	if (tok == NULL)
+		fatal("json_tokener_new_ex");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (obj != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    strspn(text + json_tokener_get_parse_end(tok), " \t\r\n") !=
+	    len - json_tokener_get_parse_end(tok) || !json_object_is_type(obj, json_type_object))) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+static int
+api_include_deleted(struct api_req *r)
+{
+	char buf[16];
+
+	return api_query_param(r, "includeDeleted", buf, sizeof(buf)) != NULL &&
+	    strcmp(buf, "true") == 0;
 }
 
 /* ---- create ---- */
@@ -96,81 +139,61 @@ api_on_created(enum db_status status, const PGresult *res, const char *sqlstate,
 {
 	struct api_req *r = arg;
 
-	(void)sqlstate;
 	r->pending = NULL;
-	if (status != DB_OK) {
-		api_reply_db_failure(r, status, message);
+	if (status != DB_OK || PQntuples(res) != 1) {
+		api_reply_query_failure(r, status, sqlstate, message);
 		return;
 	}
-	if (PQntuples(res) == 0) {
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+		api_reply_parent_missing(r, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	else if (PQgetisnull(res, 0, 3))
 		api_reply_noun_error(r, 409, "already exists");
-		return;
-	}
-	api_reply_item(r, 201, res);
+	else
+		api_reply_item(r, 201, res, 3);
 }
 
-/* The stored payload: the client's object plus uid, updatedTs and sync. */
-static const char *
-api_payload_new(json_object *obj, const char *uid, long long now_ms)
+/* The client's uid when it is a UUID, else a new one. */
+static void
+api_create_uid(json_object *obj, char uid[37])
 {
-	char when[40];
-	json_object *sync = json_object_new_object();
+	json_object *given;
 
-	api_format_ms(now_ms, when, sizeof(when));
-	json_object_object_add(obj, "uid", json_object_new_string(uid));
-	json_object_object_add(obj, "updatedTs", json_object_new_string(when));
-	json_object_object_add(sync, "version", json_object_new_int(1));
-	json_object_object_add(sync, "isDeleted", json_object_new_boolean(0));
-	json_object_object_add(obj, "sync", sync);
-	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (json_object_object_get_ex(obj, "uid", &given) &&
+	    json_object_is_type(given, json_type_string) &&
+	    uuid_is_valid(json_object_get_string(given)))
+		snprintf(uid, 37, "%s", json_object_get_string(given));
+	else
+		uuid_generate(uid);
 }
 
 void
 api_entity_create(struct api_req *r)
 {
-	char sql[512], uid[37], now[24];
+	char uid[37], now[24], msg[256];
 	const char *params[4];
-	json_object *obj, *given;
-	long long now_ms = api_now_ms();
+	json_object *obj;
 
-	if (strcmp(r->entity->table, "comment") == 0 || strcmp(r->entity->table, "chat_message") == 0) {
-		api_reply_error(r, 501, "not implemented yet");
-		return;
-	}
-	obj = json_tokener_parse(r->body);
-	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
+	if ((obj = api_json_object(r->body, r->body_len)) == NULL) {
 		api_reply_error(r, 400, "invalid JSON");
 		return;
 	}
-	if (json_object_object_get_ex(obj, "uid", &given) && json_object_is_type(given, json_type_string) &&
-	    uuid_is_valid(json_object_get_string(given)))
-		snprintf(uid, sizeof(uid), "%s", json_object_get_string(given));
-	else
-		uuid_generate(uid);
-	snprintf(now, sizeof(now), "%lld", now_ms);
-	snprintf(sql, sizeof(sql), "INSERT INTO %s (uid, owner_id, updated_at_ms, version, payload_json, "
-	    "created_at) VALUES ($1::uuid, $2::uuid, $3, 1, $4::jsonb, now()) "
-	    "ON CONFLICT (owner_id, uid) DO NOTHING RETURNING " ITEM_COLUMNS, r->entity->table);
-	params[0] = uid;
-	params[1] = r->owner_id;
-	params[2] = now;
-	params[3] = api_payload_new(obj, uid, now_ms);
-	/* The insert either happened or conflicted: sending it again cannot duplicate a row. */
-	api_entity_query(r, sql, 4, params, DB_RETRY_READ, api_on_created);
+	api_create_uid(obj, uid);
+	if (api_rules_check_parent(r->entity, obj, 1, msg, sizeof(msg)) == -1) {
+		json_object_put(obj);
+		api_reply_error(r, 400, msg);
+		return;
+	}
 	json_object_put(obj);
+	snprintf(now, sizeof(now), "%lld", api_now_ms());
+	params[0] = r->owner_id;
+	params[1] = uid;
+	params[2] = now;
+	params[3] = r->body;	/* verbatim: PostgreSQL keeps numbers json-c would round */
+	/* Never retried: a lost answer after the insert would turn into a 409. */
+	api_entity_exec(r, API_STMT_CREATE, 4, params, DB_RETRY_NEVER, api_on_created);
 }
 
 /* ---- get ---- */
-
-static int
-api_include_deleted(struct api_req *r)
-{
-	char buf[16];
-
-	return api_query_param(r, "includeDeleted", buf, sizeof(buf)) != NULL &&
-	    strcmp(buf, "true") == 0;
-}
 
 static void
 api_on_got(enum db_status status, const PGresult *res, const char *sqlstate,
@@ -189,62 +212,53 @@ api_on_got(enum db_status status, const PGresult *res, const char *sqlstate,
 		return;
 	}
 	if (!PQgetisnull(res, 0, 3) && !api_include_deleted(r)) {
-		api_reply_deleted(r, PQgetvalue(res, 0, 3));
+		api_reply_deleted(r, "deleted", PQgetvalue(res, 0, 3));
 		return;
 	}
-	api_reply_item(r, 200, res);
+	api_reply_item(r, 200, res, 0);
 }
 
 void
 api_entity_get(struct api_req *r)
 {
-	char sql[256];
 	const char *params[2] = { r->owner_id, r->segment };
 
 	if (!uuid_is_valid(r->segment)) {
 		api_reply_error(r, 400, "invalid UID");
 		return;
 	}
-	snprintf(sql, sizeof(sql), "SELECT " ITEM_COLUMNS " FROM %s WHERE owner_id = $1::uuid "
-	    "AND uid = $2::uuid", r->entity->table);
-	api_entity_query(r, sql, 2, params, DB_RETRY_READ, api_on_got);
+	api_entity_exec(r, API_STMT_GET, 2, params, DB_RETRY_READ, api_on_got);
 }
 
 /* ---- list ---- */
 
-struct api_list_args {
-	char	limit[16];	/* one more than asked, to learn whether a next page exists */
-	char	after_ms[24];
-	char	after_uid[37];
-};
-
-static int
+int
 api_parse_limit(struct api_req *r, int *limit)
 {
 	char buf[32], *end;
 	long n;
 
-	*limit = LIST_DEFAULT_LIMIT;
+	*limit = API_LIST_DEFAULT_LIMIT;
 	if (api_query_param(r, "limit", buf, sizeof(buf)) == NULL || buf[0] == '\0')
 		return 0;
 	errno = 0;
 	n = strtol(buf, &end, 10);
 	if (errno != 0 || *end != '\0' || n < 1)
 		return -1;
-	*limit = n > LIST_MAX_LIMIT ? LIST_MAX_LIMIT : (int)n;
+	*limit = n > API_LIST_MAX_LIMIT ? API_LIST_MAX_LIMIT : (int)n;
 	return 0;
 }
 
 /* A cursor is base64url("<updated_at_ms>|<uid>") without padding. */
-static int
-api_parse_cursor(struct api_req *r, struct api_list_args *a)
+int
+api_parse_cursor(struct api_req *r, char after_ms[24], char after_uid[37])
 {
 	char buf[256], decoded[128], *bar, *end;
 	long long ms;
 	long n;
 
-	strcpy(a->after_ms, "-1");
-	strcpy(a->after_uid, ZERO_UUID);
+	strcpy(after_ms, "-1");
+	strcpy(after_uid, ZERO_UUID);
 	if (api_query_param(r, "cursor", buf, sizeof(buf)) == NULL || buf[0] == '\0')
 		return 0;
 	n = b64url_decode(buf, strlen(buf), (unsigned char *)decoded, sizeof(decoded) - 1);
@@ -258,17 +272,17 @@ api_parse_cursor(struct api_req *r, struct api_list_args *a)
 	ms = strtoll(decoded, &end, 10);
 	if (ms < 0 || errno != 0 || *end != '\0' || end == decoded || !uuid_is_valid(bar + 1))
 		return -1;
-	snprintf(a->after_ms, sizeof(a->after_ms), "%lld", ms);
-	snprintf(a->after_uid, sizeof(a->after_uid), "%s", bar + 1);
+	snprintf(after_ms, 24, "%lld", ms);
+	snprintf(after_uid, 37, "%s", bar + 1);
 	return 0;
 }
 
-static void
-api_append_cursor(struct evbuffer *out, const PGresult *res, int row)
+void
+api_append_cursor(struct evbuffer *out, const char *ms, const char *uid)
 {
 	char raw[96], cursor[160];
 
-	snprintf(raw, sizeof(raw), "%s|%s", PQgetvalue(res, row, 2), PQgetvalue(res, row, 0));
+	snprintf(raw, sizeof(raw), "%s|%s", ms, uid);
 	b64url_encode((const unsigned char *)raw, strlen(raw), cursor, sizeof(cursor));
 	evbuffer_add_printf(out, ",\"nextCursor\":\"%s\"", cursor);
 }
@@ -294,11 +308,11 @@ api_on_listed(enum db_status status, const PGresult *res, const char *sqlstate,
 	for (int i = 0; i < rows; i++) {
 		if (i > 0)
 			evbuffer_add(out, ",", 1);
-		api_item_append(out, res, i);
+		api_item_append(out, res, i, 0);
 	}
 	evbuffer_add(out, "]", 1);
 	if (PQntuples(res) > limit)
-		api_append_cursor(out, res, rows - 1);
+		api_append_cursor(out, PQgetvalue(res, rows - 1, 2), PQgetvalue(res, rows - 1, 0));
 	evbuffer_add(out, "}", 1);
 	api_reply_json_buffer(r, 200, out);
 	evbuffer_free(out);
@@ -307,27 +321,24 @@ api_on_listed(enum db_status status, const PGresult *res, const char *sqlstate,
 void
 api_entity_list(struct api_req *r)
 {
-	struct api_list_args a;
+	char after_ms[24], after_uid[37], limit_text[16];
 	const char *params[5];
-	char sql[512];
 	int limit;
 
 	if (api_parse_limit(r, &limit) == -1) {
 		api_reply_error(r, 400, "invalid limit: must be an integer from 1 to 1000");
 		return;
 	}
-	if (api_parse_cursor(r, &a) == -1) {
+	if (api_parse_cursor(r, after_ms, after_uid) == -1) {
 		api_reply_error(r, 400, "invalid cursor");
 		return;
 	}
-	snprintf(a.limit, sizeof(a.limit), "%d", limit + 1);
-	snprintf(sql, sizeof(sql), "SELECT " ITEM_COLUMNS " FROM %s WHERE owner_id = $1::uuid "
-	    "AND ($2::boolean OR deleted_at_ms IS NULL) AND (updated_at_ms, uid) > ($3::bigint, $4::uuid) "
-	    "ORDER BY updated_at_ms, uid LIMIT $5::int", r->entity->table);
+	/* One more than asked, to learn whether a next page exists. */
+	snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
 	params[0] = r->owner_id;
 	params[1] = api_include_deleted(r) ? "true" : "false";
-	params[2] = a.after_ms;
-	params[3] = a.after_uid;
-	params[4] = a.limit;
-	api_entity_query(r, sql, 5, params, DB_RETRY_READ, api_on_listed);
+	params[2] = after_ms;
+	params[3] = after_uid;
+	params[4] = limit_text;
+	api_entity_exec(r, API_STMT_LIST, 5, params, DB_RETRY_READ, api_on_listed);
 }

@@ -1,6 +1,6 @@
 /*
  * The guards of the contract, in its order: user (JWT), tenant headers, sync
- * session, epoch.  The user and tenant guards are pure computations; resolving
+ * session, epoch.  The user and tenant guards are api_auth.c's; resolving
  * the user's row or the session takes one query, after which the route's
  * handler runs with r->owner_id set.
  */
@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "api.h"
+#include "api_store.h"	/* API_STMT_SESSION_OWNER, prepared by api_sql.c */
 #include "codec.h"
 #include "db_pool.h"
 #include "jwt.h"
@@ -24,47 +25,11 @@
 #define SQL_UPSERT_USER \
 	"INSERT INTO app_user (sub) VALUES ($1) ON CONFLICT (sub) DO UPDATE SET sub = excluded.sub " \
 	"RETURNING id::text"
-#define SQL_SESSION_OWNER \
-	"SELECT s.owner_id::text, u.sub, coalesce(o.epoch, 1) FROM trestle_sync_session s " \
-	"JOIN app_user u ON u.id = s.owner_id " \
-	"LEFT JOIN owner_state o ON o.owner_id = s.owner_id::text " \
-	"WHERE s.id = $1::uuid AND s.expires_at > now()"
 
 static const char *
 api_header(struct api_req *r, const char *name)
 {
 	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
-}
-
-static int
-api_guard_user(struct api_req *r)
-{
-	const char *auth = api_header(r, "Authorization"), *debug_sub, *reason = "no credentials";
-
-	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
-		if (jwt_hs_verify(auth + 7, r->ctx->cf->jwt_secret, (long long)time(NULL),
-		    r->sub, &reason) == 0)
-			return 0;
-	} else if (r->ctx->cf->dev_mode && (debug_sub = api_header(r, "X-Debug-Sub")) != NULL &&
-	    debug_sub[0] != '\0' && strlen(debug_sub) < sizeof(r->sub)) {
-		strcpy(r->sub, debug_sub);
-		return 0;
-	}
-	log_cid(LOG_LEVEL_INFO, r->cid, "api: user refused: %s", reason);
-	return -1;
-}
-
-static int
-api_guard_tenant(struct api_req *r)
-{
-	const char *reason = NULL;
-
-	if (tenant_v1_verify(r->ctx->cf->tenant_secret, r->ctx->cf->tenant_id,
-	    api_header(r, "X-TB-Tenant-ID"), api_header(r, "X-TB-Timestamp"),
-	    api_header(r, "X-TB-Signature"), api_now_ms(), &reason) == 0)
-		return 0;
-	log_cid(LOG_LEVEL_INFO, r->cid, "api: tenant headers refused: %s", reason);
-	return -1;
 }
 
 static int
@@ -93,6 +58,8 @@ api_guard_epoch(struct api_req *r)
 static void
 api_guard_after_session(struct api_req *r)
 {
+	if ((r->route->guards & API_NEED_RATE_LIMIT) && api_ratelimit_check(r) == -1)
+		return;
 	if ((r->route->guards & API_NEED_EPOCH) && api_guard_epoch(r) == -1)
 		return;
 	r->route->handler(r);
@@ -135,7 +102,7 @@ api_guard_session(struct api_req *r)
 	}
 	snprintf(r->session_id, sizeof(r->session_id), "%s", id);
 	params[0] = r->session_id;
-	r->pending = db_pool_exec(r->ctx->pool, NULL, SQL_SESSION_OWNER, 1, params,
+	r->pending = db_pool_exec(r->ctx->pool, API_STMT_SESSION_OWNER, NULL, 1, params,
 	    DB_RETRY_READ, api_on_session_owner, r);
 	if (r->pending == NULL)
 		api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
@@ -174,11 +141,16 @@ api_guard_run(struct api_req *r)
 {
 	int guards = r->route->guards;
 
-	if ((guards & API_NEED_USER) && api_guard_user(r) == -1) {
-		api_reply_text(r, 401, "unauthorized");
-		return;
+	if (guards & API_NEED_USER) {
+		switch (api_auth_user(r)) {
+		case -1:
+			api_reply_text(r, 401, "unauthorized");
+			return;
+		case 1:
+			return;		/* waiting for the JWKS: this runs again */
+		}
 	}
-	if ((guards & API_NEED_TENANT) && api_guard_tenant(r) == -1) {
+	if ((guards & API_NEED_TENANT) && api_auth_tenant(r) == -1) {
 		api_reply_text(r, 401, "Unauthorized: invalid tenant headers");
 		return;
 	}

@@ -36,7 +36,9 @@ static const struct api_entity api_entities[] = {
 };
 
 #define GUARDS_SESSION_ROUTES	(API_NEED_USER | API_NEED_TENANT)
-#define GUARDS_ENTITY_ROUTES	(API_NEED_USER | API_NEED_TENANT | API_NEED_SESSION | API_NEED_EPOCH)
+#define GUARDS_ENTITY_ROUTES	(API_NEED_USER | API_NEED_TENANT | API_NEED_SESSION | \
+				 API_NEED_RATE_LIMIT | API_NEED_EPOCH)
+#define GUARDS_STATE_ROUTES	(API_NEED_USER | API_NEED_TENANT | API_NEED_SESSION)
 
 static void api_healthz(struct api_req *);
 
@@ -48,6 +50,16 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,	"/v1/{e}",			GUARDS_ENTITY_ROUTES,	api_entity_list },
 	{ EVHTTP_REQ_POST,	"/v1/{e}",			GUARDS_ENTITY_ROUTES,	api_entity_create },
 	{ EVHTTP_REQ_GET,	"/v1/{e}/{id}",			GUARDS_ENTITY_ROUTES,	api_entity_get },
+	{ EVHTTP_REQ_PUT,	"/v1/{e}/{id}",			GUARDS_ENTITY_ROUTES,	api_entity_put },
+	{ EVHTTP_REQ_PATCH,	"/v1/{e}/{id}",			GUARDS_ENTITY_ROUTES,	api_entity_patch },
+	{ EVHTTP_REQ_DELETE,	"/v1/{e}/{id}",			GUARDS_ENTITY_ROUTES,	api_entity_delete },
+	{ EVHTTP_REQ_POST,	"/v1/{e}/{id}/archive",		GUARDS_ENTITY_ROUTES,	api_entity_archive },
+	{ EVHTTP_REQ_POST,	"/v1/{e}/{id}/process",		GUARDS_ENTITY_ROUTES,	api_entity_process },
+	{ EVHTTP_REQ_POST,	"/v1/sync/{e}/push",		GUARDS_ENTITY_ROUTES,	api_sync_push },
+	{ EVHTTP_REQ_GET,	"/v1/sync/{e}/pull",		GUARDS_ENTITY_ROUTES,	api_sync_pull },
+	{ EVHTTP_REQ_GET,	"/v1/sync/info",		0,			api_sync_info },
+	{ EVHTTP_REQ_GET,	"/v1/sync/state",		GUARDS_STATE_ROUTES,	api_sync_state },
+	{ EVHTTP_REQ_POST,	"/v1/sync/wipe",		GUARDS_STATE_ROUTES,	api_sync_wipe },
 };
 
 long long
@@ -80,6 +92,10 @@ api_req_free(struct api_req *r)
 		evhttp_connection_set_closecb(evcon, NULL, NULL);
 	if (r->pending != NULL)
 		db_query_cancel(r->pending);
+	if (r->work_free != NULL)
+		r->work_free(r->work);
+	if (r->waiting_cancel != NULL)
+		r->waiting_cancel(r->waiting);
 	free(r->body);
 	free(r);
 }
@@ -95,6 +111,13 @@ api_reply_buffer(struct api_req *r, int status, const char *content_type, struct
 {
 	api_add_header(r, "Content-Type", content_type);
 	api_add_header(r, "X-Correlation-ID", r->cid);
+	evhttp_send_reply(r->req, status, NULL, body);
+	api_req_free(r);
+}
+
+void
+api_reply_raw(struct api_req *r, int status, struct evbuffer *body)
+{
 	evhttp_send_reply(r->req, status, NULL, body);
 	api_req_free(r);
 }
@@ -267,8 +290,15 @@ api_on_close(struct evhttp_connection *evcon, void *arg)
 	api_req_free(r);
 }
 
+/* Proxy mode: everything but our own /healthz goes upstream, whatever the route table says. */
+static int
+api_forwards(struct api_req *r, int status)
+{
+	return r->ctx->proxy != NULL && !(status == 200 && r->route->handler == api_healthz);
+}
+
 static void
-api_on_request(struct evhttp_request *req, void *arg)
+api_on_request(struct evhttp_request *req, struct api_ctx *ctx, int via_tcp)
 {
 	struct api_req *r;
 	char *path;
@@ -276,12 +306,19 @@ api_on_request(struct evhttp_request *req, void *arg)
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("api_on_request");
-	r->ctx = arg;
+	r->ctx = ctx;
 	r->req = req;
+	r->via_tcp = via_tcp;
 	api_take_correlation_id(r);
 	path = evhttp_uridecode(evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), 0, NULL);
 	status = path != NULL ? api_route_find(r, path) : 404;
 	free(path);
+	if (api_forwards(r, status)) {
+		api_take_body(r);
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), api_on_close, r);
+		api_proxy_forward(r);
+		return;
+	}
 	if (status == 404) {
 		api_reply_error(r, 404, "not found");
 		return;
@@ -293,6 +330,18 @@ api_on_request(struct evhttp_request *req, void *arg)
 	api_take_body(r);
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req), api_on_close, r);
 	api_guard_run(r);
+}
+
+static void
+api_on_request_unix(struct evhttp_request *req, void *arg)
+{
+	api_on_request(req, arg, 0);
+}
+
+static void
+api_on_request_tcp(struct evhttp_request *req, void *arg)
+{
+	api_on_request(req, arg, 1);
 }
 
 static evutil_socket_t
@@ -336,6 +385,24 @@ api_http_stop(struct api_ctx *ctx)
 		unlink(path);
 }
 
+static struct evhttp *
+api_http_new(struct api_ctx *ctx, evutil_socket_t fd, void (*cb)(struct evhttp_request *, void *),
+    const char *where)
+{
+	struct evhttp *http;
+
+	if ((http = evhttp_new(ctx->base)) == NULL)
+		fatalx("api: evhttp_new");
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
+	evhttp_set_max_body_size(http, (ev_ssize_t)ctx->cf->max_body_bytes);
+	evhttp_set_timeout(http, 60);
+	evhttp_set_gencb(http, cb, ctx);
+	if (evhttp_accept_socket(http, fd) == -1)
+		fatalx("api: cannot serve on %s", where);
+	return http;
+}
+
 int
 api_http_start(struct api_ctx *ctx)
 {
@@ -347,15 +414,13 @@ api_http_start(struct api_ctx *ctx)
 	fd = api_bind_unix(path);
 	if (stat(path, &st) == 0)
 		ctx->socket_inode = st.st_ino;
-	if ((ctx->http = evhttp_new(ctx->base)) == NULL)
-		fatalx("api: evhttp_new");
-	evhttp_set_allowed_methods(ctx->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-	    EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
-	evhttp_set_max_body_size(ctx->http, (ev_ssize_t)ctx->cf->max_body_bytes);
-	evhttp_set_timeout(ctx->http, 60);
-	evhttp_set_gencb(ctx->http, api_on_request, ctx);
-	if (evhttp_accept_socket(ctx->http, fd) == -1)
-		fatalx("api: cannot serve on %s", path);
+	ctx->http = api_http_new(ctx, fd, api_on_request_unix, path);
 	log_info("api: listening on %s", path);
+	if (ctx->cf->api_listen[0] != '\0') {
+		fd = api_tcp_bind(ctx->cf->api_listen);
+		ctx->http_tcp = api_http_new(ctx, fd, api_on_request_tcp, ctx->cf->api_listen);
+		log_info("api: listening on %s (TCP, tenant headers %s)", ctx->cf->api_listen,
+		    ctx->cf->api_tcp_require_tenant ? "required" : "optional");
+	}
 	return 0;
 }

@@ -151,7 +151,8 @@ sql_mutate(const struct sql_parts *e)
 /*
  * Last writer wins, item by item, in one statement: a strictly newer timestamp
  * replaces the row and bumps its version; an equal or older one changes nothing.
- * Of one uid pushed twice in a batch the newest counts.  Columns per item, in
+ * Each item's parent is checked on its own; of one uid pushed twice in a batch
+ * the newest acceptable item is written.  Columns per item, in
  * order: index, uid, parent missing, kind, parent uid, the item's version and
  * ms, the server's version and ms.
  */
@@ -163,18 +164,18 @@ sql_push(const struct sql_parts *e)
 	    "  AS m(i int, u uuid, ms bigint, del bigint, ver int)), "
 	    "input AS (SELECT meta.*, e.p FROM meta JOIN jsonb_array_elements($3::jsonb -> 'items') "
 	    "  WITH ORDINALITY AS e(p, n) ON e.n = meta.i + 1), "
-	    "last AS (SELECT DISTINCT ON (u) * FROM input ORDER BY u, ms DESC, i DESC), "
-	    "chk AS (SELECT last.*, del IS NULL AND %s AS missing, %s AS pkind, %s AS puid FROM last), "
+	    "chk AS (SELECT input.*, del IS NULL AND %s AS missing, %s AS pkind, %s AS puid FROM input), "
+	    "last AS (SELECT DISTINCT ON (u) * FROM chk WHERE NOT missing ORDER BY u, ms DESC, i DESC), "
 	    "up AS (INSERT INTO %s AS t (uid, owner_id, updated_at_ms, deleted_at_ms, version, "
 	    "  payload_json, created_at%s) "
-	    "  SELECT u, $1::uuid, ms, del, greatest(ver, 1), p, now()%s FROM chk WHERE NOT missing "
+	    "  SELECT u, $1::uuid, ms, del, greatest(ver, 1), p, now()%s FROM last "
 	    "  ON CONFLICT (owner_id, uid) DO UPDATE SET payload_json = EXCLUDED.payload_json, "
 	    "  updated_at_ms = EXCLUDED.updated_at_ms, deleted_at_ms = EXCLUDED.deleted_at_ms, "
 	    "  version = t.version + 1%s WHERE EXCLUDED.updated_at_ms > t.updated_at_ms "
 	    "  RETURNING t.uid, t.version, t.updated_at_ms) "
-	    "SELECT m.i, m.u::text, chk.missing, chk.pkind, chk.puid, m.ver, m.ms, "
+	    "SELECT m.i, m.u::text, m.missing, m.pkind, m.puid, m.ver, m.ms, "
 	    "  coalesce(up.version, cur.version), coalesce(up.updated_at_ms, cur.updated_at_ms) "
-	    "FROM meta m JOIN chk ON chk.u = m.u LEFT JOIN up ON up.uid = m.u "
+	    "FROM chk m LEFT JOIN up ON up.uid = m.u "
 	    "LEFT JOIN %s cur ON cur.owner_id = $1::uuid AND cur.uid = m.u ORDER BY m.i",
 	    e->missing, e->kind, e->puid, e->table, e->cols, e->vals, e->upsert, e->table);
 }

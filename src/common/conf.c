@@ -30,6 +30,12 @@ static const struct conf_key conf_keys[] = {
 	{ "runtime_dir",		S(runtime_dir),		"/run/trestle", 0, 0 },
 	{ "mcp_path",			S(mcp_path),		"/mcp", 0, 0 },
 	{ "max_body_bytes",		I(max_body_bytes),	"1048576", 1024, 67108864 },
+	{ "state_dir",			S(state_dir),		"/var/lib/trestle", 0, 0 },
+	{ "mcp_allowed_hosts",		S(mcp_allowed_hosts),	"localhost,127.0.0.1,[::1]", 0, 0 },
+	{ "mcp_allowed_origins",	S(mcp_allowed_origins),	"localhost,127.0.0.1,[::1]", 0, 0 },
+	{ "mcp_http_timeout_sec",	I(mcp_http_timeout_sec), "30", 1, 3600 },
+	{ "mcp_max_streams",		I(mcp_max_streams),	"1000", 1, 1000000 },
+	{ "mcp_conformance_fixtures",	B(mcp_conformance_fixtures), "off", 0, 0 },
 	{ "api_keys_file",		S(api_keys_file),	"", 0, 0 },
 	{ "api_timeout_ms",		I(api_timeout_ms),	"10000", 100, 600000 },
 	{ "database_url",		S(database_url),	"", 0, 0 },
@@ -38,6 +44,13 @@ static const struct conf_key conf_keys[] = {
 	{ "tenant_id",			S(tenant_id),		"", 0, 0 },
 	{ "tenant_secret",		S(tenant_secret),	"", 0, 0 },
 	{ "jwt_secret",			S(jwt_secret),		"", 0, 0 },
+	{ "jwt_issuer",			S(jwt_issuer),		"", 0, 0 },
+	{ "jwt_audience",		S(jwt_audience),	"", 0, 0 },
+	{ "jwks_url",			S(jwks_url),		"", 0, 0 },
+	{ "api_listen",			S(api_listen),		"", 0, 0 },
+	{ "api_tcp_require_tenant",	B(api_tcp_require_tenant), "on", 0, 0 },
+	{ "api_upstream_url",		S(api_upstream_url),	"", 0, 0 },
+	{ "api_upstream_tenant_secret",	S(api_upstream_tenant_secret), "", 0, 0 },
 	{ "dev_mode",			B(dev_mode),		"off", 0, 0 },
 	{ "log_file",			S(log_file),		"", 0, 0 },
 	{ "log_level",			S(log_level),		"info", 0, 0 },
@@ -234,6 +247,39 @@ conf_is_empty(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
+static int
+conf_has_scheme(const char *url, const char *const *schemes)
+{
+	for (; *schemes != NULL; schemes++)
+		if (strncmp(url, *schemes, strlen(*schemes)) == 0 && url[strlen(*schemes)] != '\0')
+			return 1;
+	return 0;
+}
+
+/* The API child's own keys: its TCP listener, JWKS and proxy mode. */
+static void
+conf_validate_api(const struct conf *cf, struct conf_errors *errs)
+{
+	static const char *const jwks_schemes[] = { "https://", "http://", "file://", NULL };
+	static const char *const upstream_schemes[] = { "https://", "http://", NULL };
+
+	if (!conf_is_empty(cf->api_listen) && strrchr(cf->api_listen, ':') == NULL)
+		conf_error(errs, "api_listen: bad value '%s': expected host:port", cf->api_listen);
+	if (!conf_is_empty(cf->jwks_url) && !conf_has_scheme(cf->jwks_url, jwks_schemes))
+		conf_error(errs, "jwks_url: bad value '%s': expected an https://, http:// or "
+		    "file:// URL", cf->jwks_url);
+	if (conf_is_empty(cf->api_upstream_url))
+		return;
+	if (!conf_has_scheme(cf->api_upstream_url, upstream_schemes) ||
+	    cf->api_upstream_url[strlen(cf->api_upstream_url) - 1] == '/')
+		conf_error(errs, "api_upstream_url: bad value '%s': expected an http:// or "
+		    "https:// URL without a trailing '/'", cf->api_upstream_url);
+	if (conf_is_empty(cf->api_upstream_tenant_secret) ||
+	    strlen(cf->api_upstream_tenant_secret) < 16)
+		conf_error(errs, "api_upstream_tenant_secret: required with api_upstream_url, "
+		    "at least 16 characters");
+}
+
 static void
 conf_validate(const struct conf *cf, struct conf_errors *errs)
 {
@@ -243,7 +289,7 @@ conf_validate(const struct conf *cf, struct conf_errors *errs)
 		conf_error(errs, "tenant_secret: required (set it in the file or TRESTLE_TENANT_SECRET)");
 	else if (strlen(cf->tenant_secret) < 16)
 		conf_error(errs, "tenant_secret: too short: use at least 16 characters");
-	if (conf_is_empty(cf->database_url))
+	if (conf_is_empty(cf->database_url) && conf_is_empty(cf->api_upstream_url))
 		conf_error(errs, "database_url: required, e.g. \"host=/var/run/postgresql dbname=trestle\"");
 	if (!cf->dev_mode && (conf_is_empty(cf->jwt_secret) ||
 	    strcmp(cf->jwt_secret, CONF_PLACEHOLDER_SECRET) == 0))
@@ -254,6 +300,7 @@ conf_validate(const struct conf *cf, struct conf_errors *errs)
 		conf_error(errs, "mcp_path: must start with '/'");
 	if (strrchr(cf->listen, ':') == NULL)
 		conf_error(errs, "listen: bad value '%s': expected host:port", cf->listen);
+	conf_validate_api(cf, errs);
 	if (strcmp(cf->log_level, "debug") && strcmp(cf->log_level, "info") &&
 	    strcmp(cf->log_level, "warn") && strcmp(cf->log_level, "error"))
 		conf_error(errs, "log_level: bad value '%s': one of debug, info, warn, error",

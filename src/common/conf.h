@@ -17,6 +17,12 @@ struct conf {
 	char	*runtime_dir;		/* sockets: api.sock, control.sock */
 	char	*mcp_path;
 	int	 max_body_bytes;
+	char	*state_dir;		/* what must outlive restarts: sessions ended by DELETE */
+	char	*mcp_allowed_hosts;	/* Host header allow-list (DNS rebinding) */
+	char	*mcp_allowed_origins;	/* Origin header allow-list */
+	int	 mcp_http_timeout_sec;	/* idle/read/write timeout of a client connection */
+	int	 mcp_max_streams;	/* open SSE streams per worker */
+	int	 mcp_conformance_fixtures;	/* serve the conformance suite's fixtures (tests only) */
 	char	*api_keys_file;		/* static bearer keys: "<sha256 hex> <subject>" lines */
 	int	 api_timeout_ms;
 	char	*database_url;
@@ -25,6 +31,13 @@ struct conf {
 	char	*tenant_id;
 	char	*tenant_secret;
 	char	*jwt_secret;
+	char	*jwt_issuer;		/* "": iss not checked */
+	char	*jwt_audience;		/* "": aud not checked */
+	char	*jwks_url;		/* RS256 keys; "": RS256 tokens refused */
+	char	*api_listen;		/* host:port of the API child's TCP listener; "": none */
+	int	 api_tcp_require_tenant;
+	char	*api_upstream_url;	/* proxy mode: forward to this Go API instead of PostgreSQL */
+	char	*api_upstream_tenant_secret;
 	int	 dev_mode;
 	char	*log_file;
 	char	*log_level;

@@ -101,7 +101,8 @@ jwt_alg_of(json_object *header)
 	json_object *v;
 	const char *name;
 
-	if (!json_object_object_get_ex(header, "alg", &v) || !json_object_is_type(v, json_type_string))
+	if (!json_object_object_get_ex(header, "alg", &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return JWT_ALG_REFUSED;
 	name = json_object_get_string(v);
 	for (size_t i = 0; i < sizeof(jwt_algs) / sizeof(jwt_algs[0]); i++)
@@ -139,7 +140,8 @@ jwt_hs256_mint(const char *secret, const char *sub, const struct jwt_expect *cla
 	out[n++] = '.';
 	n += b64url_encode((const unsigned char *)text, len, out + n, cap - n);
 	json_object_put(obj);
-	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)out, n, mac, &maclen);
+	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)out, n, mac,
+	    &maclen);
 	out[n++] = '.';
 	n += b64url_encode(mac, maclen, out + n, cap - n);
 	return (int)n;
@@ -276,7 +278,8 @@ jwt_check_iss_aud(json_object *claims, const struct jwt_expect *expect, const ch
 	    strcmp(json_object_get_string(v), expect->issuer) != 0))
 		return *reason = "token issuer is not the configured one", -1;
 	if (expect->audience != NULL && expect->audience[0] != '\0' &&
-	    (!json_object_object_get_ex(claims, "aud", &v) || !jwt_aud_contains(v, expect->audience)))
+	    (!json_object_object_get_ex(claims, "aud", &v) ||
+	    !jwt_aud_contains(v, expect->audience)))
 		return *reason = "token audience does not include the configured one", -1;
 	return 0;
 }
@@ -291,7 +294,8 @@ jwt_check_claims(json_object *claims, const struct jwt_expect *expect, char sub[
 	if (jwt_check_times(claims, expect->now, reason) == -1 ||
 	    jwt_check_iss_aud(claims, expect, reason) == -1)
 		return -1;
-	if (!json_object_object_get_ex(claims, "sub", &v) || !json_object_is_type(v, json_type_string))
+	if (!json_object_object_get_ex(claims, "sub", &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return *reason = "token has no subject", -1;
 	s = json_object_get_string(v);
 	if (s[0] == '\0' || strlen(s) >= JWT_SUB_MAX)

@@ -29,6 +29,7 @@ struct user_session {
 struct backend {
 	const struct conf	*cf;
 	struct api_client	*api;
+	struct tenant_key	*tenant_key;	/* version 2 tenant headers */
 	struct user_session	*buckets[SESSION_BUCKETS];
 	size_t			 cached;
 };
@@ -109,6 +110,8 @@ backend_new(const struct conf *cf, struct api_client *api)
 		fatal("backend_new");
 	be->cf = cf;
 	be->api = api;
+	if ((be->tenant_key = tenant_key_new(cf->tenant_secret)) == NULL)
+		fatalx("backend_new: cannot key HMAC-SHA256");
 	return be;
 }
 
@@ -118,38 +121,54 @@ backend_free(struct backend *be)
 	if (be == NULL)
 		return;
 	backend_sessions_clear(be);
+	tenant_key_free(be->tenant_key);
 	free(be);
 }
 
 static void backend_on_response(const struct api_response *, void *);
 
-/* Headers of every call: backend token, tenant signature, correlation, session. */
+/*
+ * Headers of every call: backend token, version 2 tenant headers (bound to
+ * this method, path, body and user, with a fresh nonce: a retry is signed
+ * anew), correlation, session.
+ */
 static void
 backend_dispatch(struct backend_call *c, const char *method, const char *path, const char *body)
 {
 	char auth[1200], tenant[300], ts[64], sig[300], cid[200], session[120], epoch[40];
+	char user[JWT_SUB_MAX + 16], nonce_h[64], digest_h[128];
 	char token[1024], signature[TENANT_SIGNATURE_LEN + 1], now_ms[24];
-	const char *headers[8] = { auth, tenant, ts, sig, cid, NULL, NULL, NULL };
+	char nonce[TENANT_NONCE_LEN + 1], digest[TENANT_SHA256_LEN + 1];
+	const char *headers[11] = { auth, tenant, ts, sig, cid, user, nonce_h, digest_h, NULL };
+	const struct conf *cf = c->be->cf;
 	struct user_session *s = backend_session_find(c->be, c->subject);
 	struct api_request req = { .method = method, .path = path, .body = body,
 	    .body_len = body != NULL ? strlen(body) : 0, .headers = headers };
+	struct tenant_v2 v2 = { cf->tenant_id, now_ms, nonce, method, path, digest, c->subject };
 	struct timespec now;
+	struct jwt_expect claims = { cf->jwt_issuer, cf->jwt_audience, 0 };
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	jwt_hs256_mint(c->be->cf->jwt_secret, c->subject, (long long)now.tv_sec,
-	    BACKEND_TOKEN_TTL_SEC, token, sizeof(token));
+	claims.now = (long long)now.tv_sec;
+	jwt_hs256_mint(cf->jwt_secret, c->subject, &claims, BACKEND_TOKEN_TTL_SEC, token,
+	    sizeof(token));
 	snprintf(now_ms, sizeof(now_ms), "%lld", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-	tenant_v1_sign(c->be->cf->tenant_secret, c->be->cf->tenant_id, now_ms, signature);
+	tenant_nonce_new(nonce);
+	tenant_sha256_hex(body != NULL ? body : "", req.body_len, digest);
+	tenant_v2_sign(c->be->tenant_key, &v2, signature);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-	snprintf(tenant, sizeof(tenant), "X-TB-Tenant-ID: %s", c->be->cf->tenant_id);
+	snprintf(tenant, sizeof(tenant), "X-TB-Tenant-ID: %s", cf->tenant_id);
 	snprintf(ts, sizeof(ts), "X-TB-Timestamp: %s", now_ms);
-	snprintf(sig, sizeof(sig), "X-TB-Signature: %s", signature);
+	snprintf(sig, sizeof(sig), "X-TB-Signature-V2: %s", signature);
 	snprintf(cid, sizeof(cid), "X-Correlation-ID: %s", c->cid);
+	snprintf(user, sizeof(user), "X-TB-User: %s", c->subject);
+	snprintf(nonce_h, sizeof(nonce_h), "X-TB-Nonce: %s", nonce);
+	snprintf(digest_h, sizeof(digest_h), "X-TB-Body-SHA256: %s", digest);
 	if (c->phase == PHASE_REQUEST && s != NULL) {
 		snprintf(session, sizeof(session), "X-Sync-Session: %s", s->id);
 		snprintf(epoch, sizeof(epoch), "X-Sync-Epoch: %d", s->epoch);
-		headers[5] = session;
-		headers[6] = epoch;
+		headers[8] = session;
+		headers[9] = epoch;
 	}
 	c->inflight = api_client_send(c->be->api, &req, backend_on_response, c);
 	if (c->inflight == NULL)

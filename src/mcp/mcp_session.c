@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -10,8 +11,8 @@
 #include "codec.h"
 #include "mcp_session.h"
 
-#define SESSION_FORMAT	"s1"
-#define MAC_BYTES	16	/* 128 bits of tag: forging one is out of reach */
+#define SESSION_FORMAT	"s2"
+#define MAC_BYTES	MCP_SESSION_TAG_LEN	/* 128 bits of tag: forging one is out of reach */
 
 void
 mcp_session_key_derive(const char *tenant_secret, struct mcp_session_key *key)
@@ -45,7 +46,8 @@ mcp_session_mac(const struct mcp_session_key *key, const char *payload, size_t l
 
 void
 mcp_session_issue(const struct mcp_session_key *key, const char *subject,
-    const char *protocol_version, long long now, char out[MCP_SESSION_ID_MAX])
+    const char *protocol_version, unsigned flags, long long now,
+    char out[MCP_SESSION_ID_MAX], struct mcp_session *s)
 {
 	unsigned char nonce[12], mac[32];
 	char payload[128], digest[17], noncehex[25];
@@ -55,20 +57,43 @@ mcp_session_issue(const struct mcp_session_key *key, const char *subject,
 	RAND_bytes(nonce, sizeof(nonce));
 	hex_encode(nonce, sizeof(nonce), noncehex);
 	mcp_subject_digest(subject, digest);
-	plen = snprintf(payload, sizeof(payload), SESSION_FORMAT "|%lld|%s|%s|%s", now, digest,
-	    noncehex, protocol_version);
+	plen = snprintf(payload, sizeof(payload), SESSION_FORMAT "|%lld|%s|%s|%s|%u", now, digest,
+	    noncehex, protocol_version, flags);
 	mcp_session_mac(key, payload, (size_t)plen, mac);
 	n = b64url_encode((const unsigned char *)payload, (size_t)plen, out, MCP_SESSION_ID_MAX);
 	out[n++] = '.';
 	b64url_encode(mac, MAC_BYTES, out + n, MCP_SESSION_ID_MAX - n);
+	if (s != NULL) {
+		snprintf(s->version, sizeof(s->version), "%s", protocol_version);
+		s->flags = flags;
+		memcpy(s->tag, mac, MAC_BYTES);
+	}
+}
+
+/* Split the verified payload "s2|time|digest|nonce|version|flags" into s. */
+static int
+mcp_session_parse(const char *payload, const char *subject, struct mcp_session *s)
+{
+	char fields[5][64], digest[17];
+	unsigned flags;
+
+	if (sscanf(payload, "%63[^|]|%63[^|]|%63[^|]|%63[^|]|%63[^|]|%u", fields[0], fields[1],
+	    fields[2], fields[3], fields[4], &flags) != 6 || strcmp(fields[0], SESSION_FORMAT) != 0)
+		return -1;
+	mcp_subject_digest(subject, digest);
+	if (strcmp(digest, fields[2]) != 0 || strlen(fields[4]) >= MCP_VERSION_MAX)
+		return -1;
+	strcpy(s->version, fields[4]);
+	s->flags = flags;
+	return 0;
 }
 
 int
 mcp_session_verify(const struct mcp_session_key *key, const char *id, const char *subject,
-    char protocol_version[MCP_VERSION_MAX])
+    struct mcp_session *s)
 {
 	unsigned char mac[32], given[32];
-	char payload[160], digest[17], fields[5][64];
+	char payload[160];
 	const char *dot = strchr(id, '.');
 	long n;
 
@@ -81,12 +106,8 @@ mcp_session_verify(const struct mcp_session_key *key, const char *id, const char
 	mcp_session_mac(key, payload, (size_t)n, mac);
 	if (!timingsafe_equal(mac, given, MAC_BYTES))
 		return -1;
-	if (sscanf(payload, "%63[^|]|%63[^|]|%63[^|]|%63[^|]|%63s", fields[0], fields[1], fields[2],
-	    fields[3], fields[4]) != 5 || strcmp(fields[0], SESSION_FORMAT) != 0)
+	if (mcp_session_parse(payload, subject, s) == -1)
 		return -1;
-	mcp_subject_digest(subject, digest);
-	if (strcmp(digest, fields[2]) != 0 || strlen(fields[4]) >= MCP_VERSION_MAX)
-		return -1;
-	strcpy(protocol_version, fields[4]);
+	memcpy(s->tag, mac, MAC_BYTES);
 	return 0;
 }

@@ -6,10 +6,12 @@
 #include <event2/http.h>
 
 #include "conf.h"
+#include "exchange.h"
 #include "mcp_session.h"
 
 struct worker {
 	const struct conf	*cf;
+	int			 slot, generation;	/* as the master numbered this process */
 	struct event_base	*base;
 	struct evhttp		*http;
 	struct api_client	*api;
@@ -17,6 +19,14 @@ struct worker {
 	struct keys		*keys;
 	struct mcp_session_key	 session_key;
 	char			*tools_list;	/* the tools/list result, built once */
+	/* the MCP transport (mcp_http.c and the modules it starts) */
+	struct origin_policy	*origins;
+	struct sse_hub		*sse;
+	struct routing		*routing;
+	struct revocation	*revoked;
+	struct session_state	*session_state;
+	struct dispatch		*dispatch;
+	struct mcp_request_list	 requests;	/* every request being served here */
 };
 
 #endif

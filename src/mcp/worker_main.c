@@ -86,7 +86,7 @@ worker_setup(struct worker *w, const struct conf *cf)
 static void
 worker_teardown(struct worker *w)
 {
-	evhttp_free(w->http);
+	mcp_http_stop(w);
 	backend_free(w->backend);
 	api_client_free(w->api);
 	keys_free(w->keys);
@@ -114,6 +114,8 @@ main(int argc, char **argv)
 	ev_int = evsignal_new(w.base, SIGINT, worker_on_signal, &w);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	w.slot = args.slot;
+	w.generation = args.generation;
 	worker_setup(&w, &cf);
 	mcp_http_start(&w, LISTEN_CHILD_FD);
 	child_link_ready(link);

@@ -28,6 +28,10 @@
 #		(set HTTP_STATUS, HTTP_HEADERS, HTTP_BODY, HTTP_JSON; mcp_init sets SESSION;
 #		TOKEN=$TOKEN_B mcp_post ... calls as user-b)
 #		http_header NAME	(a header of the last response)
+# API child:	jwt_for SUB, tenant_sig TENANT TIMESTAMP SECRET, api_req METHOD PATH [CURL-ARG...],
+#		api_session	(straight to $API_SOCK as $API_SUB, default user-a, with fresh
+#		v1 tenant headers and X-Sync-Session/X-Sync-Epoch from $API_SESSION/$API_EPOCH;
+#		set HTTP_STATUS, HTTP_HEADERS, HTTP_BODY; api_session sets API_SESSION, API_EPOCH)
 # End:		check_logs_clean	(no fatal log line, no sanitizer report)
 # Binaries:	$TRESTLED, $TRESTLECTL; $T/trestle.log is the daemon's log
 
@@ -537,6 +541,65 @@ mcp_init() {
 		diag "notifications/initialized: HTTP $HTTP_STATUS" "$HTTP_BODY"
 		return 1
 	fi
+}
+
+#
+# The API child, straight over its Unix socket
+#
+
+_b64url() {
+	openssl base64 -A | tr '+/' '-_' | tr -d '='
+}
+
+# jwt_for SUB: an HS256 token for SUB signed with $JWT_SECRET, valid for 5 minutes.
+jwt_for() {
+	local header claims sig
+
+	header=$(printf '{"alg":"HS256","typ":"JWT"}' | _b64url)
+	claims=$(printf '{"sub":"%s","exp":%d}' "$1" $(($(date +%s) + 300)) | _b64url)
+	sig=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -hmac "$JWT_SECRET" -binary | _b64url)
+	printf '%s.%s.%s' "$header" "$claims" "$sig"
+}
+
+# tenant_sig TENANT TIMESTAMP SECRET: the v1 signature, lowercase hex.
+tenant_sig() {
+	printf '%s:%s' "$1" "$2" | openssl dgst -sha256 -hmac "$3" -r | cut -d' ' -f1
+}
+
+API_SUB=user-a
+API_SESSION=
+API_EPOCH=
+
+api_req() {
+	local method=$1 path=$2 now args
+
+	shift 2
+	now=$(($(date +%s%N) / 1000000))
+	args=(-sS --max-time 20 -o "$T/.api_body" -D "$T/.api_headers" -w '%{http_code}'
+		--unix-socket "$API_SOCK" -X "$method" -H "Expect:"
+		-H "Authorization: Bearer $(jwt_for "$API_SUB")"
+		-H "X-TB-Tenant-ID: $TENANT_ID" -H "X-TB-Timestamp: $now"
+		-H "X-TB-Signature: $(tenant_sig "$TENANT_ID" "$now" "$TENANT_SECRET")")
+	[ -n "$API_SESSION" ] && args+=(-H "X-Sync-Session: $API_SESSION")
+	[ -n "$API_EPOCH" ] && args+=(-H "X-Sync-Epoch: $API_EPOCH")
+	: >"$T/.api_body"
+	: >"$T/.api_headers"
+	HTTP_STATUS=$(curl "${args[@]}" "$@" "http://api$path")
+	HTTP_HEADERS=$(tr -d '\r' <"$T/.api_headers")
+	HTTP_BODY=$(cat "$T/.api_body")
+}
+
+# A sync session for $API_SUB; non-zero (after a diag) when it cannot be opened.
+api_session() {
+	API_SESSION=
+	API_EPOCH=
+	api_req POST /v1/sync/sessions
+	if [ "$HTTP_STATUS" != 201 ]; then
+		diag "POST /v1/sync/sessions: HTTP $HTTP_STATUS" "$HTTP_BODY"
+		return 1
+	fi
+	API_SESSION=$(jq -r .id <<<"$HTTP_BODY")
+	API_EPOCH=$(jq -r .epoch <<<"$HTTP_BODY")
 }
 
 #

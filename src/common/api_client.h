@@ -1,8 +1,9 @@
 /*
- * The MCP worker's HTTP client to the API child: HTTP/1.1 over the API
- * child's Unix socket, libcurl's multi interface driven by the worker's own
- * libevent loop, so a call never blocks the worker.  Connections are kept
- * alive and reused across calls.
+ * An HTTP client on a libevent loop: libcurl's multi interface driven by the
+ * caller's own loop, so a call never blocks the process.  The MCP workers
+ * talk to the API child over its Unix socket with it; the API child fetches
+ * its JWKS and forwards to an upstream API (proxy mode) with it, over TCP.
+ * Connections are kept alive and reused across calls.
  *
  * Every call ends in exactly one callback, always from the event loop and
  * never from inside api_client_send, unless it is cancelled first.  A done
@@ -47,11 +48,19 @@ struct api_response {
 typedef void (*api_done_fn)(const struct api_response *, void *arg);
 
 /*
- * timeout_ms bounds each whole call (connect, send, wait, receive).
- * NULL on allocation failure or when libcurl cannot be initialised.
+ * A client of the API child on its Unix socket.  timeout_ms bounds each
+ * whole call (connect, send, wait, receive).  NULL on allocation failure or
+ * when libcurl cannot be initialised.
  */
 struct api_client	*api_client_new(struct event_base *, const char *unix_socket_path,
 			    int timeout_ms);
+/*
+ * A client of base_url (http, https or file): each call goes to base_url
+ * followed by its path ("http://127.0.0.1:8080" + "/v1/notes").  peer names
+ * the other side in error messages ("upstream API").
+ */
+struct api_client	*api_client_new_url(struct event_base *, const char *base_url,
+			    const char *peer, int timeout_ms);
 
 /*
  * Starts a call.  NULL only on allocation failure; otherwise the callback is
@@ -63,6 +72,8 @@ struct api_call		*api_client_send(struct api_client *, const struct api_request 
 
 /* Response header value (name matched case-insensitively), valid during the callback; NULL if absent. */
 const char		*api_response_header(const struct api_response *, const char *name);
+/* The response's header lines ("Name: value") in order: NULL starts, NULL ends. */
+const char		*api_response_header_next(const struct api_response *, const char *line);
 
 /* The callback will not be called.  A no-op from inside the call's own callback. */
 void			 api_call_cancel(struct api_call *);

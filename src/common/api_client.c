@@ -1,11 +1,11 @@
 /*
- * libcurl's multi interface on the worker's libevent loop (the "hiper"
+ * libcurl's multi interface on the process's libevent loop (the "hiper"
  * pattern): curl tells us which sockets to watch and when to wake it up
  * (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION); libevent tells curl when
  * a socket is ready or the timer fired (curl_multi_socket_action); finished
  * transfers are collected with curl_multi_info_read and handed to their
  * callbacks.  The multi handle's connection cache keeps connections to the
- * API child alive between calls.
+ * peer alive between calls.
  *
  * Calls are recycled through a small free list: the easy handle and the
  * buffers of a finished call serve the next one, so a call costs no
@@ -37,7 +37,9 @@
 #define API_CLIENT_SPARE_BUF_MAX	(64 * 1024)	/* larger buffers are not kept */
 #define API_CLIENT_CONNECT_TIMEOUT_MS	2000
 #define API_CLIENT_MAX_HEADERS		(256 * 1024)
+/* The host name of calls on a Unix socket: it means nothing there. */
 #define API_CLIENT_URL_PREFIX		"http://api"
+#define API_CLIENT_PROTOCOLS		"http,https,file"
 
 struct api_buf {
 	char	*data;
@@ -96,7 +98,9 @@ struct api_client {
 	CURLM			*multi;
 	struct event		*timer;
 	struct event		*deferred_ev;
-	char			*socket_path;
+	char			*socket_path;	/* NULL: over the network, to url_prefix */
+	char			*url_prefix;
+	char			*peer;		/* "API child", for error messages */
 	int			 timeout_ms;
 	struct api_call_list	 running;
 	struct api_call_list	 deferred;
@@ -119,6 +123,7 @@ static void	api_deferred_event_cb(evutil_socket_t, short, void *);
 static void	api_deadline_event_cb(evutil_socket_t, short, void *);
 static void	api_client_perform(struct api_client *, curl_socket_t, int);
 static void	api_client_collect(struct api_client *);
+static struct api_client *api_client_create(struct event_base *, const char *, const char *, int);
 static void	api_client_destroy(struct api_client *);
 static struct api_call *api_call_get(struct api_client *);
 static int	api_call_setup(struct api_call *, const struct api_request *);
@@ -128,6 +133,7 @@ static int	api_call_set_headers(struct api_call *, const struct api_request *);
 static void	api_call_defer(struct api_call *, const char *);
 static void	api_call_finish(struct api_call *, CURLcode);
 static const char *api_call_error(struct api_call *, CURLcode);
+static int	api_call_fault_error(struct api_call *);
 static void	api_call_release(struct api_call *);
 static void	api_call_destroy(struct api_call *);
 static size_t	api_call_write_cb(char *, size_t, size_t, void *);
@@ -195,6 +201,29 @@ api_client_new(struct event_base *base, const char *unix_socket_path, int timeou
 {
 	struct api_client *client;
 
+	if ((client = api_client_create(base, API_CLIENT_URL_PREFIX, "API child",
+	    timeout_ms)) == NULL)
+		return NULL;
+	if ((client->socket_path = strdup(unix_socket_path)) == NULL) {
+		api_client_destroy(client);
+		return NULL;
+	}
+	return client;
+}
+
+struct api_client *
+api_client_new_url(struct event_base *base, const char *base_url, const char *peer,
+    int timeout_ms)
+{
+	return api_client_create(base, base_url, peer, timeout_ms);
+}
+
+static struct api_client *
+api_client_create(struct event_base *base, const char *url_prefix, const char *peer,
+    int timeout_ms)
+{
+	struct api_client *client;
+
 	if (api_global_init() == -1)
 		return NULL;
 	if ((client = calloc(1, sizeof(*client))) == NULL)
@@ -205,11 +234,12 @@ api_client_new(struct event_base *base, const char *unix_socket_path, int timeou
 	TAILQ_INIT(&client->deferred);
 	TAILQ_INIT(&client->spare);
 	LIST_INIT(&client->socks);
-	client->socket_path = strdup(unix_socket_path);
+	client->url_prefix = strdup(url_prefix);
+	client->peer = strdup(peer);
 	client->multi = curl_multi_init();
 	client->timer = evtimer_new(base, api_timer_event_cb, client);
 	client->deferred_ev = event_new(base, -1, 0, api_deferred_event_cb, client);
-	if (client->socket_path == NULL || client->multi == NULL ||
+	if (client->url_prefix == NULL || client->peer == NULL || client->multi == NULL ||
 	    client->timer == NULL || client->deferred_ev == NULL) {
 		api_client_destroy(client);
 		return NULL;
@@ -275,6 +305,8 @@ api_client_destroy(struct api_client *client)
 	if (client->deferred_ev != NULL)
 		event_free(client->deferred_ev);
 	free(client->socket_path);
+	free(client->url_prefix);
+	free(client->peer);
 	free(client);
 }
 
@@ -374,6 +406,17 @@ api_response_header(const struct api_response *resp, const char *name)
 		return value;
 	}
 	return NULL;
+}
+
+const char *
+api_response_header_next(const struct api_response *resp, const char *line)
+{
+	const char *end = resp->header_lines + resp->header_lines_len;
+
+	if (resp->header_lines == NULL)
+		return NULL;
+	line = line == NULL ? resp->header_lines : line + strlen(line) + 1;
+	return line < end ? line : NULL;
 }
 
 /* curl: watch fd for what, or stop watching it. */
@@ -570,18 +613,22 @@ api_call_setup(struct api_call *call, const struct api_request *req)
 		return -1;
 	easy = call->easy;
 	call->url.len = 0;
-	if (api_buf_append(&call->url, API_CLIENT_URL_PREFIX,
-	    sizeof(API_CLIENT_URL_PREFIX) - 1) == -1 ||
+	if (api_buf_append(&call->url, client->url_prefix, strlen(client->url_prefix)) == -1 ||
 	    api_buf_append(&call->url, req->path, strlen(req->path)) == -1)
 		return -1;
 	if (api_call_set_headers(call, req) == -1)
 		return -1;
 	if (curl_easy_setopt(easy, CURLOPT_URL, call->url.data) != CURLE_OK ||
-	    curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, client->socket_path) != CURLE_OK ||
+	    (client->socket_path != NULL && curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH,
+	    client->socket_path) != CURLE_OK) ||
 	    api_call_set_method(call, req) == -1)
 		return -1;
-	/* No proxy: the environment's http_proxy must not divert the Unix socket. */
+	/*
+	 * No proxy: the environment's http_proxy must not divert the Unix
+	 * socket, nor a configured URL; no redirects, no other protocols.
+	 */
 	curl_easy_setopt(easy, CURLOPT_PROXY, "");
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, API_CLIENT_PROTOCOLS);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call->req_headers);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, call);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -673,6 +720,9 @@ api_call_finish(struct api_call *call, CURLcode result)
 	call->state = CALL_DONE;
 	if (result == CURLE_OK) {
 		curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+		/* A file has no status: read whole, it is a 200. */
+		if (resp.status == 0 && strncmp(call->url.data, "file:", 5) == 0)
+			resp.status = 200;
 		if (call->body.data != NULL)
 			resp.body = call->body.data;
 		resp.body_len = call->body.len;
@@ -690,49 +740,68 @@ static const char *
 api_call_error(struct api_call *call, CURLcode result)
 {
 	const char *detail = call->curl_error[0] ? call->curl_error : curl_easy_strerror(result);
-	const char *path = call->client->socket_path;
+	const char *peer = call->client->peer;
+	const char *where = call->client->socket_path != NULL ? call->client->socket_path :
+	    call->client->url_prefix;
 	curl_off_t connected = 0;
 	long oserr = 0;
 
-	switch (call->fault) {
-	case FAULT_BODY_TOO_LARGE:
-		return "API child response too large (over 16 MiB)";
-	case FAULT_HEADERS_TOO_LARGE:
-		return "API child response headers too large";
-	case FAULT_NO_MEMORY:
-		return "API child response dropped: out of memory";
-	case FAULT_DEADLINE:
-	case FAULT_NONE:
-		break;
-	}
+	if (api_call_fault_error(call))
+		return call->error;
 	switch (result) {
 	case CURLE_OPERATION_TIMEDOUT:
 		curl_easy_getinfo(call->easy, CURLINFO_CONNECT_TIME_T, &connected);
 		if (connected == 0 && call->fault != FAULT_DEADLINE)
-			snprintf(call->error, sizeof(call->error), "API child unreachable at %s: "
-			    "connect timed out (%s)", path, detail);
+			snprintf(call->error, sizeof(call->error), "%s unreachable at %s: "
+			    "connect timed out (%s)", peer, where, detail);
 		else
 			snprintf(call->error, sizeof(call->error),
-			    "API child timed out after %d ms", call->timeout_ms);
+			    "%s timed out after %d ms", peer, call->timeout_ms);
 		break;
 	case CURLE_COULDNT_CONNECT:
 		/* connect(2)'s errno tells a missing socket from a refused one. */
 		curl_easy_getinfo(call->easy, CURLINFO_OS_ERRNO, &oserr);
-		snprintf(call->error, sizeof(call->error), "API child unreachable at %s: %s "
-		    "(is trestle-api running?)", path, oserr ? strerror((int)oserr) : detail);
+		snprintf(call->error, sizeof(call->error), "%s unreachable at %s: %s%s", peer,
+		    where, oserr ? strerror((int)oserr) : detail,
+		    call->client->socket_path != NULL ? " (is trestle-api running?)" : "");
 		break;
 	case CURLE_GOT_NOTHING:
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_PARTIAL_FILE:
 		snprintf(call->error, sizeof(call->error),
-		    "API child closed the connection: %s", detail);
+		    "%s closed the connection: %s", peer, detail);
 		break;
 	default:
-		snprintf(call->error, sizeof(call->error), "API child request failed: %s", detail);
+		snprintf(call->error, sizeof(call->error), "%s request failed: %s", peer, detail);
 		break;
 	}
 	return call->error;
+}
+
+/* 1 and call->error set when the call failed on our side rather than curl's. */
+static int
+api_call_fault_error(struct api_call *call)
+{
+	const char *what;
+
+	switch (call->fault) {
+	case FAULT_BODY_TOO_LARGE:
+		what = "response too large (over 16 MiB)";
+		break;
+	case FAULT_HEADERS_TOO_LARGE:
+		what = "response headers too large";
+		break;
+	case FAULT_NO_MEMORY:
+		what = "response dropped: out of memory";
+		break;
+	case FAULT_DEADLINE:
+	case FAULT_NONE:
+	default:
+		return 0;
+	}
+	snprintf(call->error, sizeof(call->error), "%s %s", call->client->peer, what);
+	return 1;
 }
 
 /* Back to the free list, or freed when the list is full. */
