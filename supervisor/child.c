@@ -247,6 +247,7 @@ child_exec(const struct child *c, int chan, pid_t master)
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != master)
 		_exit(1);
 	if (child_exec_fds(kind, chan) == -1) {
+		log_reopen();
 		log_warn("%s %d: descriptors", kind->name, c->slot);
 		_exit(127);
 	}
@@ -263,6 +264,8 @@ child_exec(const struct child *c, int chan, pid_t master)
 	}
 	argv[i] = NULL;
 	execv(spawn_env.program[c->role], (char *const *)argv);
+	/* The log's descriptor may have been 3 or 4, taken above: open it afresh to report. */
+	log_reopen();
 	log_warn("%s %d: cannot execute %s", kind->name, c->slot, spawn_env.program[c->role]);
 	_exit(127);
 }

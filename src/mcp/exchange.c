@@ -1,10 +1,14 @@
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <json-c/json.h>
@@ -18,6 +22,7 @@ struct exchange {
 	struct worker			*w;
 	struct evhttp_request		*req;		/* NULL once the client is gone */
 	struct sse			*sse;		/* once streaming */
+	struct event			*ev_peer;	/* watches for the client leaving */
 	struct mcp_request_list		 requests;
 	char				**answers;	/* collected while not streaming */
 	size_t				 nanswers;
@@ -61,8 +66,17 @@ exchange_add_header(struct exchange *ex, const char *name, const char *value)
 }
 
 static void
+exchange_unwatch(struct exchange *ex)
+{
+	if (ex->ev_peer != NULL)
+		event_free(ex->ev_peer);
+	ex->ev_peer = NULL;
+}
+
+static void
 exchange_free(struct exchange *ex)
 {
+	exchange_unwatch(ex);
 	for (size_t i = 0; i < ex->nanswers; i++)
 		free(ex->answers[i]);
 	free(ex->answers);
@@ -97,6 +111,7 @@ exchange_finish(struct exchange *ex)
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(ex->req);
 
 	evhttp_connection_set_closecb(evhttp_request_get_connection(ex->req), NULL, NULL);
+	exchange_unwatch(ex);
 	if (ex->sse != NULL)
 		sse_end(ex->sse);
 	else if (ex->made == 0 && ex->nanswers == 0)
@@ -117,9 +132,45 @@ exchange_release(struct exchange *ex)
 		exchange_finish(ex);
 }
 
+/*
+ * While a request waits for its answer, libevent does not read from the
+ * connection, so it would notice a client that left only when the answer is
+ * written.  A streamed response finds out from its keep-alives; a plain one
+ * watches the socket for the end of file, and frees the connection (which
+ * abandons the requests) when the client is gone.
+ */
+static void
+exchange_on_peer(evutil_socket_t fd, short what, void *arg)
+{
+	struct exchange *ex = arg;
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	(void)what;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		event_add(ex->ev_peer, NULL);
+		return;
+	}
+	if (n > 0)
+		return;		/* a pipelined request: it waits its turn, and keeps the client */
+	evhttp_connection_free(evhttp_request_get_connection(ex->req));	/* frees ex */
+}
+
+static void
+exchange_watch(struct exchange *ex)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ex->req);
+	evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+
+	ex->ev_peer = event_new(ex->w->base, fd, EV_READ, exchange_on_peer, ex);
+	event_add(ex->ev_peer, NULL);
+}
+
 void
 exchange_done(struct exchange *ex)
 {
+	if (ex->holds > 1 && ex->sse == NULL)
+		exchange_watch(ex);
 	exchange_release(ex);
 }
 
@@ -131,6 +182,7 @@ exchange_stream(struct exchange *ex)
 		return 0;
 	if (ex->req == NULL || (ex->sse = sse_start(ex->w->sse, ex->req, ex->prime)) == NULL)
 		return -1;
+	exchange_unwatch(ex);
 	for (size_t i = 0; i < ex->nanswers; i++) {
 		sse_send(ex->sse, ex->answers[i]);
 		free(ex->answers[i]);
@@ -423,6 +475,7 @@ exchange_on_close(struct evhttp_connection *evcon, void *arg)
 
 	(void)evcon;
 	ex->req = NULL;
+	exchange_unwatch(ex);
 	sse_abandon(ex->sse);
 	while ((r = TAILQ_FIRST(&ex->requests)) != NULL) {
 		mcp_request_cancel(r);

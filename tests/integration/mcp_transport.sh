@@ -5,7 +5,7 @@
 
 pg_start
 write_conf "workers = 4" "state_dir = $T/state" "mcp_conformance_fixtures = on" \
-	"max_body_bytes = 4096"
+	"max_body_bytes = 4096" "mcp_http_timeout_sec = 2"
 trestled_start
 
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{}},"clientInfo":{"name":"t","version":"0"}}}'
@@ -131,7 +131,10 @@ is "$HTTP_STATUS" 403 "row 12: a foreign Host gets 403"
 mcp_post "$SESSION" '{"jsonrpc":"2.0","id":9,"method":"ping"}' -H "Origin: http://localhost:6274" -H "Host: localhost:$PORT"
 is "$HTTP_STATUS" 200 "row 12: a loopback Origin and Host are allowed"
 
-# 13: GET stream
+# 13: GET stream; one is kept open for 27 s in the background, to see its keep-alive
+curl -sS -N --max-time 27 -o "$T/keepalive.b" -H "Authorization: Bearer $TOKEN" \
+	-H "Accept: text/event-stream" -H "Mcp-Session-Id: $SESSION" "$MCP_URL" 2>/dev/null &
+KEEPALIVE_PID=$!
 curl -sS -N --max-time 1 -D "$T/get.h" -o "$T/get.b" -H "Authorization: Bearer $TOKEN" \
 	-H "Accept: text/event-stream" -H "Mcp-Session-Id: $SESSION" "$MCP_URL" 2>/dev/null
 HTTP_HEADERS=$(tr -d '\r' <"$T/get.h")
@@ -159,6 +162,34 @@ is "$HTTP_STATUS" 413 "row 16: so does a chunked body over the limit"
 mcp_post "$SESSION" "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"ping\",\"params\":{\"pad\":\"$(head -c 3900 /dev/zero | tr '\0' x)\"}}"
 is "$HTTP_STATUS" 200 "row 16: a body just under the limit is served"
 
+# Slow or silent clients cannot hold a connection (mcp_http_timeout_sec = 2).
+# closed_after SECONDS TEXT: TEXT is sent on a new connection, which must be closed within SECONDS.
+closed_after() {
+	local start=$SECONDS
+
+	exec 5<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+	printf '%b' "$2" >&5
+	timeout "$1" cat <&5 >/dev/null
+	local status=$?
+	exec 5<&-
+	[ "$status" -eq 0 ] && [ $((SECONDS - start)) -le "$1" ]
+}
+ok "a silent connection is closed after the idle timeout" closed_after 4 ""
+ok "so is one whose headers stall (slowloris)" closed_after 4 'POST /mcp HTTP/1.1\r\nHost: localhost\r\n'
+ok "and one whose body stalls" closed_after 4 'POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{'
+mcp_post "$SESSION" '{"jsonrpc":"2.0","id":"wait","method":"tools/call","params":{"name":"test_slow","arguments":{"seconds":3}}}'
+is "$(jq -c '[.id, .result.content[0].text]' <<<"$HTTP_BODY")" '["wait","Slow operation completed"]' \
+	"a call that takes longer than the idle timeout is answered"
+
+# A client that goes away abandons its call, whether its answer streams or not.
+for mode in json sse; do
+	meta=
+	[ $mode = sse ] && meta=',"_meta":{"progressToken":1}'
+	mcp_post "$SESSION" "{\"jsonrpc\":\"2.0\",\"id\":\"gone-$mode\",\"method\":\"tools/call\",\"params\":{\"name\":\"test_slow\",\"arguments\":{\"seconds\":30}$meta}}" --max-time 1
+	ok "a client that leaves a $mode call abandons it" wait_for -t 3 \
+		grep -q "fixtures: call ..\"gone-$mode..\" cancelled" "$T/trestle.log"
+done
+
 # Authentication stays in force: a wrong token is refused even with the fixtures on.
 mcp_post "$SESSION" '{"jsonrpc":"2.0","id":11,"method":"ping"}' -H "Authorization: Bearer wrong"
 is "$HTTP_STATUS" 401 "a wrong bearer token gets 401"
@@ -175,6 +206,37 @@ is "$(tr ' ' '\n' <<<"$statuses" | sort -u | tr -d '\n')" 404 "row 14: afterward
 mcp_post "$SESSION" "" -X DELETE
 is "$HTTP_STATUS" 404 "row 14: a second DELETE gets 404"
 
+wait "$KEEPALIVE_PID"
+like "$(cat "$T/keepalive.b")" $'^event: message\nid: [^\n]+\ndata: \n\n: keep-alive\n\n$' \
+	"row 13: the GET stream outlives the idle timeout, with a keep-alive comment after 25 s"
 trestled_stop
+
+# Without the fixtures: a token is required, only the real tools are offered,
+# and a worker holds at most mcp_max_streams streams.
+write_conf "workers = 1" "state_dir = $T/state" "mcp_max_streams = 1"
+trestled_start
+mcp_post "" "$INIT" -H "Authorization:"
+is "$HTTP_STATUS" 401 "without the fixtures, a client without a token gets 401"
+mcp_init || bail "no MCP session"
+is "$(jq -c '.result.capabilities | keys' <<<"$(mcp_post "" "$INIT"; echo "$HTTP_BODY")")" '["logging","tools"]' \
+	"the capabilities are tools and logging"
+mcp_post "$SESSION" '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
+is "$(jq -c '[.result.tools[].name | select(startswith("test_"))]' <<<"$HTTP_BODY")" '[]' "no fixture tool is offered"
+mcp_post "$SESSION" '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"test_simple_text"}}'
+is "$(jq -c '.error.code' <<<"$HTTP_BODY")" -32602 "nor served"
+mcp_post "$SESSION" '{"jsonrpc":"2.0","id":4,"method":"resources/list"}'
+is "$HTTP_BODY" '{"jsonrpc":"2.0","id":4,"result":{"resources":[]}}' "resources/list is empty"
+mcp_post "$SESSION" '{"jsonrpc":"2.0","id":5,"method":"prompts/get","params":{"name":"test_simple_prompt"}}'
+is "$(jq -c '.error.code' <<<"$HTTP_BODY")" -32602 "prompts/get finds nothing"
+curl -sS -N --max-time 3 -o /dev/null -H "Authorization: Bearer $TOKEN" -H "Accept: text/event-stream" \
+	-H "Mcp-Session-Id: $SESSION" "$MCP_URL" 2>/dev/null &
+wait_for -t 2 false
+mcp_post "$SESSION" "" -X GET -H "Accept: text/event-stream"
+is "$HTTP_STATUS|$(http_header retry-after)" "503|5" "a stream past mcp_max_streams gets 503 with Retry-After"
+wait
+mcp_post "$SESSION" "" -X GET -H "Accept: text/event-stream" --max-time 1
+is "$HTTP_STATUS" 200 "once the other stream closed, a new one opens"
+trestled_stop
+
 check_logs_clean
 done_testing
