@@ -52,7 +52,10 @@ backoff_record_death(struct backoff *b, int64_t started_ms, int64_t now_ms, int6
 		b->early_deaths = 0;
 	else
 		b->early_deaths++;
-	*delay_ms = backoff_delay_ms(b->early_deaths);
+	/* The delay spaces spawns, not deaths: time the child ran counts towards it. */
+	*delay_ms = backoff_delay_ms(b->early_deaths) - (now_ms - started_ms);
+	if (*delay_ms < 0)
+		*delay_ms = 0;
 	if (backoff_window_full(b, now_ms))
 		return BACKOFF_FAILED;
 	return BACKOFF_RESTART;

@@ -27,16 +27,19 @@ enum backoff_verdict {
 	BACKOFF_FAILED,		/* too many deaths in the window: give the slot up */
 };
 
-/* Delay before the next spawn after n consecutive early deaths: 0, 1 s, 2 s, 4 s ... 30 s. */
+/* Least time between two spawns after n consecutive early deaths: 0, 1 s, 2 s, 4 s ... 30 s. */
 int64_t	backoff_delay_ms(unsigned early_deaths);
 
 /* Start a slot's history afresh (also what a zeroed struct means). */
 void	backoff_reset(struct backoff *);
 
 /*
- * Record a death at now_ms of a child spawned at started_ms, and decide.  A
- * healthy run resets the consecutive count, so a child killed after serving a
- * while comes back at once; every death counts towards the window.
+ * Record a death at now_ms of a child spawned at started_ms, and decide.  The
+ * delay makes the gap between the two spawns backoff_delay_ms(early deaths),
+ * so a child that crashes at once waits the full delay and one that ran a
+ * while comes back sooner.  A healthy run resets the consecutive count, so a
+ * child killed after serving a while comes back at once; every death counts
+ * towards the window.
  */
 enum backoff_verdict backoff_record_death(struct backoff *, int64_t started_ms, int64_t now_ms,
 	    int64_t *delay_ms);

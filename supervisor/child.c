@@ -26,7 +26,9 @@
 #include "channel.h"
 #include "child.h"
 #include "conf.h"
+#include "jsonstr.h"
 #include "log.h"
+#include "shm_metrics.h"
 
 /* What each role is: the process table as data, read by spawn and by the logs. */
 static const struct child_kind {
@@ -46,10 +48,12 @@ static struct {
 	struct event_base	*base;
 	const char		*config_path;
 	int			 listen_fd;
+	int			 shm_fd;
+	char *const		*pins;
+	struct child_hooks	 hooks;
 	char			 program[CHILD_NROLES][PATH_MAX];
-} spawn_env = { .listen_fd = -1 };
+} spawn_env = { .listen_fd = -1, .shm_fd = -1 };
 
-static int64_t	child_now_ms(void);
 static int	child_find_program(const char *, char *, size_t);
 static int	child_spawn(struct child *);
 static void	child_exec(const struct child *, int, pid_t) __attribute__((noreturn));
@@ -65,8 +69,9 @@ static enum child_exit child_classify(int, int);
 static void	child_describe(int, char *, size_t);
 static void	child_decide(struct child *, int64_t, const char *);
 static void	child_spawn_failed(struct child *);
+static void	child_status_one(struct jsonstr *, const struct child *, int64_t, time_t);
 
-static int64_t
+int64_t
 child_now_ms(void)
 {
 	struct timespec ts;
@@ -117,12 +122,15 @@ child_find_program(const char *program, char *path, size_t len)
 }
 
 int
-child_setup(struct event_base *base, const char *config_path, int listen_fd,
-    char *err, size_t errlen)
+child_setup(struct event_base *base, const char *config_path, int listen_fd, int shm_fd,
+    char *const *pins, const struct child_hooks *hooks, char *err, size_t errlen)
 {
 	spawn_env.base = base;
 	spawn_env.config_path = config_path;
 	spawn_env.listen_fd = listen_fd;
+	spawn_env.shm_fd = shm_fd;
+	spawn_env.pins = pins;
+	spawn_env.hooks = *hooks;
 	for (size_t i = 0; i < CHILD_NROLES; i++) {
 		if (child_find_program(child_kinds[i].program, spawn_env.program[i],
 		    sizeof(spawn_env.program[i])) == -1) {
@@ -146,6 +154,8 @@ child_start(enum child_role role, int slot, unsigned generation)
 	c->slot = slot;
 	c->generation = generation;
 	c->channel = -1;
+	c->metrics_slot = metrics_slot_take(role == CHILD_ROLE_API ? METRICS_ROLE_API :
+	    METRICS_ROLE_WORKER);
 	c->ev_respawn = evtimer_new(spawn_env.base, child_respawn_cb, c);
 	if (c->ev_respawn == NULL)
 		fatalx("child_start: evtimer_new failed");
@@ -195,37 +205,49 @@ child_spawn(struct child *c)
 	c->started_ms = child_now_ms();
 	c->started_at = time(NULL);
 	c->heartbeat_ms = 0;
+	c->been_ready = 0;
+	c->hung = 0;
+	metrics_slot_owner(c->metrics_slot, pid);
 	log_info("spawned %s %d, pid %ld, generation %u", child_role_name(c->role), c->slot,
 	    (long)pid, c->generation);
 	return 0;
 }
 
+/* A close-on-exec copy of fd above every fixed child descriptor. */
+static int
+child_copy_high(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, SHM_CHILD_FD + 1);
+}
+
 /*
- * In the forked child: the channel becomes fd 3 and, for a worker, the
- * listener fd 4.  Both are first copied above fd 4 (close-on-exec, so the
- * copies vanish at exec), so that placing one cannot overwrite the other.
+ * In the forked child: the channel becomes fd 3, a worker's listener fd 4 and
+ * the metrics region fd 5.  Each is first copied above fd 5 (close-on-exec,
+ * so the copies vanish at exec), so that placing one cannot overwrite another.
  */
 static int
 child_exec_fds(const struct child_kind *kind, int chan)
 {
-	int lfd = -1;
+	int lfd = -1, sfd = -1;
 
-	if ((chan = fcntl(chan, F_DUPFD_CLOEXEC, LISTEN_CHILD_FD + 1)) == -1)
+	if ((chan = child_copy_high(chan)) == -1 ||
+	    (kind->listener && (lfd = child_copy_high(spawn_env.listen_fd)) == -1) ||
+	    (spawn_env.shm_fd != -1 && (sfd = child_copy_high(spawn_env.shm_fd)) == -1))
 		return -1;
-	if (kind->listener &&
-	    (lfd = fcntl(spawn_env.listen_fd, F_DUPFD_CLOEXEC, LISTEN_CHILD_FD + 1)) == -1)
-		return -1;
-	if (dup2(chan, CHANNEL_CHILD_FD) == -1)
-		return -1;
-	if (kind->listener && dup2(lfd, LISTEN_CHILD_FD) == -1)
+	if (dup2(chan, CHANNEL_CHILD_FD) == -1 ||
+	    (lfd != -1 && dup2(lfd, LISTEN_CHILD_FD) == -1) ||
+	    (sfd != -1 && dup2(sfd, SHM_CHILD_FD) == -1))
 		return -1;
 	/*
 	 * Whatever else the master inherited without close-on-exec stays out of
 	 * the child; marked rather than closed, so an exec failure can still be
 	 * logged.  Best effort: an old kernel without it leaves them open.
 	 */
-	close_range(kind->listener ? LISTEN_CHILD_FD + 1 : CHANNEL_CHILD_FD + 1, ~0U,
-	    CLOSE_RANGE_CLOEXEC);
+	if (lfd == -1)
+		close_range(LISTEN_CHILD_FD, LISTEN_CHILD_FD, CLOSE_RANGE_CLOEXEC);
+	if (sfd == -1)
+		close_range(SHM_CHILD_FD, SHM_CHILD_FD, CLOSE_RANGE_CLOEXEC);
+	close_range(SHM_CHILD_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
 	return 0;
 }
 
@@ -234,8 +256,8 @@ static void
 child_exec(const struct child *c, int chan, pid_t master)
 {
 	const struct child_kind *kind = &child_kinds[c->role];
-	const char *argv[9];
-	char slot[16], generation[16];
+	const char *argv[11];
+	char slot[16], generation[16], mslot[16];
 	sigset_t none;
 	int i = 0;
 
@@ -253,11 +275,16 @@ child_exec(const struct child *c, int chan, pid_t master)
 	}
 	snprintf(slot, sizeof(slot), "%d", c->slot);
 	snprintf(generation, sizeof(generation), "%u", c->generation);
+	snprintf(mslot, sizeof(mslot), "%d", c->metrics_slot);
+	for (char *const *pin = spawn_env.pins; pin != NULL && *pin != NULL; pin++)
+		putenv(*pin);
 	argv[i++] = kind->program;
 	argv[i++] = "--slot";
 	argv[i++] = slot;
 	argv[i++] = "--generation";
 	argv[i++] = generation;
+	argv[i++] = "--metrics-slot";
+	argv[i++] = mslot;
 	if (spawn_env.config_path != NULL) {
 		argv[i++] = "-c";
 		argv[i++] = spawn_env.config_path;
@@ -288,12 +315,15 @@ child_channel_msg(struct child *c, const struct channel_msg *msg)
 {
 	switch (msg->type) {
 	case CHANNEL_CHILD_READY:
+		c->heartbeat_ms = child_now_ms();
 		if (c->state == CHILD_STARTING) {
 			c->state = CHILD_RUNNING;
-			log_info("%s %d: ready, pid %ld", child_role_name(c->role), c->slot,
-			    (long)c->pid);
+			c->been_ready = 1;
+			log_info("%s %d: ready, pid %ld, generation %u", child_role_name(c->role),
+			    c->slot, (long)c->pid, c->generation);
+			if (spawn_env.hooks.on_ready != NULL)
+				spawn_env.hooks.on_ready(c);
 		}
-		c->heartbeat_ms = child_now_ms();
 		break;
 	case CHANNEL_CHILD_HEARTBEAT:
 		c->heartbeat_ms = child_now_ms();
@@ -339,6 +369,7 @@ child_respawn_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	c->restarts++;
+	metrics_count_restart(c->role == CHILD_ROLE_API ? METRICS_ROLE_API : METRICS_ROLE_WORKER);
 	if (child_spawn(c) == -1)
 		child_spawn_failed(c);
 }
@@ -351,7 +382,9 @@ child_spawn_failed(struct child *c)
 
 	c->started_ms = now;
 	c->last_exit = CHILD_EXIT_NONE;
-	child_decide(c, now, "could not be spawned");
+	c->exited_at = time(NULL);
+	snprintf(c->cause, sizeof(c->cause), "could not be spawned");
+	child_decide(c, now, c->cause);
 }
 
 static struct child *
@@ -417,19 +450,29 @@ child_exited(struct child *c, int status)
 	char how[128];
 
 	child_channel_close(c);
+	metrics_slot_owner(c->metrics_slot, 0);
 	c->last_status = status;
 	c->last_exit = child_classify(status, c->state == CHILD_STOPPING);
+	c->exited_at = time(NULL);
 	child_describe(status, how, sizeof(how));
+	snprintf(c->cause, sizeof(c->cause), "%s%s", how,
+	    c->hung ? " (no heartbeat: killed by the master)" : "");
 	if (c->last_exit == CHILD_EXIT_ASKED) {
 		log_info("%s %d: pid %ld %s", child_role_name(c->role), c->slot, (long)c->pid, how);
 		c->pid = 0;
 		c->state = CHILD_STOPPED;
+		if (spawn_env.hooks.on_exit != NULL)
+			spawn_env.hooks.on_exit(c);
 		return;
 	}
 	log_warnx("%s %d: pid %ld %s after %.1f s", child_role_name(c->role), c->slot,
-	    (long)c->pid, how, (double)(now - c->started_ms) / 1000);
+	    (long)c->pid, c->cause, (double)(now - c->started_ms) / 1000);
 	c->pid = 0;
-	child_decide(c, now, how);
+	if (spawn_env.hooks.on_exit != NULL && spawn_env.hooks.on_exit(c)) {
+		c->state = CHILD_STOPPED;
+		return;
+	}
+	child_decide(c, now, c->cause);
 }
 
 /* After an unasked death (or a failed spawn): respawn now, later, or never. */
@@ -473,6 +516,10 @@ child_stop(struct child *c, int fast)
 	case CHILD_STARTING:
 	case CHILD_RUNNING:
 	case CHILD_STOPPING:
+		if (c->pid <= 0) {	/* just reaped: kill(0) would hit the master's group */
+			c->state = CHILD_STOPPED;
+			break;
+		}
 		c->state = CHILD_STOPPING;
 		/* The channel first; a signal only when it is gone or when fast means now. */
 		if (c->channel == -1 || channel_send(c->channel, CHANNEL_MASTER_SHUTDOWN, fast) == -1 ||
@@ -539,14 +586,116 @@ child_give_up_status(void)
 }
 
 void
+child_remove(struct child *c)
+{
+	TAILQ_REMOVE(&child_table, c, entry);
+	child_channel_close(c);
+	event_free(c->ev_respawn);
+	free(c);
+}
+
+void
+child_broadcast(enum channel_msg_type type, int arg)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &child_table, entry)
+		if (c->pid > 0 && c->channel != -1 && channel_send(c->channel, type, arg) == -1)
+			log_warn("%s %d: channel", child_role_name(c->role), c->slot);
+}
+
+int
+child_alive_role(enum child_role role, unsigned below_generation)
+{
+	struct child *c;
+	int n = 0;
+
+	TAILQ_FOREACH(c, &child_table, entry)
+		if (c->pid > 0 && c->role == role && c->generation < below_generation)
+			n++;
+	return n;
+}
+
+/* The last sign of life: a heartbeat, else the spawn. */
+static int64_t
+child_last_seen(const struct child *c)
+{
+	return c->heartbeat_ms > c->started_ms ? c->heartbeat_ms : c->started_ms;
+}
+
+void
+child_check_heartbeats(int64_t timeout_ms)
+{
+	int64_t now = child_now_ms();
+	struct child *c;
+
+	TAILQ_FOREACH(c, &child_table, entry) {
+		if (c->pid <= 0 || c->hung || now - child_last_seen(c) <= timeout_ms)
+			continue;
+		log_errorx("%s %d: pid %ld sent no heartbeat for %.1f s; killing it",
+		    child_role_name(c->role), c->slot, (long)c->pid,
+		    (double)(now - child_last_seen(c)) / 1000);
+		c->hung = 1;
+		kill(c->pid, SIGKILL);
+	}
+}
+
+int
+child_heartbeats_fresh(int64_t max_age_ms)
+{
+	int64_t now = child_now_ms();
+	struct child *c;
+
+	TAILQ_FOREACH(c, &child_table, entry)
+		if (c->pid > 0 && now - child_last_seen(c) > max_age_ms)
+			return 0;
+	return 1;
+}
+
+static void
+child_status_one(struct jsonstr *js, const struct child *c, int64_t now, time_t wall)
+{
+	jsonstr_raw(js, "{\"role\":");
+	jsonstr_quote(js, child_role_name(c->role));
+	jsonstr_printf(js, ",\"slot\":%d,\"generation\":%u,\"pid\":%ld,\"state\":",
+	    c->slot, c->generation, (long)c->pid);
+	jsonstr_quote(js, child_state_name(c->state));
+	jsonstr_printf(js, ",\"uptime_sec\":%.1f,\"restarts\":%u,\"heartbeat_age_sec\":%.1f",
+	    c->pid > 0 ? (double)(now - c->started_ms) / 1000 : 0.0, c->restarts,
+	    c->pid > 0 ? (double)(now - child_last_seen(c)) / 1000 : 0.0);
+	jsonstr_raw(js, ",\"last_exit\":");
+	if (c->exited_at == 0)
+		jsonstr_raw(js, "null");
+	else {
+		jsonstr_raw(js, "{\"cause\":");
+		jsonstr_quote(js, c->cause);
+		jsonstr_printf(js, ",\"ago_sec\":%lld}", (long long)(wall - c->exited_at));
+	}
+	jsonstr_raw(js, "}");
+}
+
+void
+child_status_json(struct jsonstr *js)
+{
+	int64_t now = child_now_ms();
+	time_t wall = time(NULL);
+	struct child *c;
+	const char *sep = "";
+
+	jsonstr_raw(js, "[");
+	TAILQ_FOREACH(c, &child_table, entry) {
+		jsonstr_raw(js, sep);
+		child_status_one(js, c, now, wall);
+		sep = ",";
+	}
+	jsonstr_raw(js, "]");
+}
+
+void
 child_table_free(void)
 {
 	struct child *c;
 
-	while ((c = TAILQ_FIRST(&child_table)) != NULL) {
-		TAILQ_REMOVE(&child_table, c, entry);
-		child_channel_close(c);
-		event_free(c->ev_respawn);
-		free(c);
-	}
+	while ((c = TAILQ_FIRST(&child_table)) != NULL)
+		child_remove(c);
 }

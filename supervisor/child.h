@@ -1,8 +1,10 @@
 /*
- * The child table: one entry per slot (the API child, worker 1..N), kept as
- * data so that the fork loop, the reaper, shutdown and (later) the control
- * socket's status all read the same thing.  An entry lives as long as its
- * slot; a respawn reuses it and counts a restart.
+ * The child table: one entry per slot and generation (the API child, worker
+ * 1..N), kept as data so that the fork loop, the reaper, shutdown, reload and
+ * the control socket's status all read the same thing.  An entry lives as
+ * long as its slot in its generation; a respawn reuses it and counts a
+ * restart.  During a reload two generations share the table until the old
+ * one has drained.
  */
 #ifndef TRESTLE_CHILD_H
 #define TRESTLE_CHILD_H
@@ -14,9 +16,11 @@
 #include <time.h>
 
 #include "backoff.h"
+#include "channel.h"
 
 struct event_base;
 struct event;
+struct jsonstr;
 
 enum child_role {
 	CHILD_ROLE_API,		/* trestle-api, slot 0 */
@@ -58,6 +62,22 @@ struct child {
 	int			 channel;	/* the master's end, -1 when closed */
 	struct event		*ev_channel;
 	struct event		*ev_respawn;
+	int			 metrics_slot;	/* shm_metrics.h; kept across respawns */
+	int			 been_ready;	/* said READY at least once */
+	int			 retiring;	/* an old generation's: leaves the table once gone */
+	int			 hung;		/* killed for want of heartbeats */
+	char			 cause[192];	/* why it last exited, for status */
+	time_t			 exited_at;	/* wall clock of that exit; 0: never exited */
+};
+
+/*
+ * What the master hears from the table.  on_exit runs after an exit was
+ * logged and before the restart policy; returning 1 means "do not restart it,
+ * it is stopped" (a child of a reload that failed).
+ */
+struct child_hooks {
+	void	(*on_ready)(struct child *);
+	int	(*on_exit)(struct child *);
 };
 
 TAILQ_HEAD(child_list, child);
@@ -67,11 +87,14 @@ extern struct child_list child_table;
  * Find the child programs (TRESTLE_LIBEXECDIR, else the directory of this
  * executable, else PKGLIBEXECDIR) and remember what every spawn needs.
  * config_path is passed on as -c (NULL: the children read the environment
- * only); listen_fd becomes a worker's LISTEN_CHILD_FD.  -1 when a program is
+ * only); listen_fd becomes a worker's LISTEN_CHILD_FD and shm_fd (-1: none)
+ * every child's SHM_CHILD_FD.  pins are "TRESTLE_KEY=value" strings put in
+ * every child's environment (settings that must not change without a
+ * restart), NULL-terminated, kept by reference.  -1 when a program is
  * missing, with the reason in err.
  */
-int	child_setup(struct event_base *, const char *config_path, int listen_fd,
-	    char *err, size_t errlen);
+int	child_setup(struct event_base *, const char *config_path, int listen_fd, int shm_fd,
+	    char *const *pins, const struct child_hooks *, char *err, size_t errlen);
 
 /* Add a slot to the table and spawn it (a failed spawn is retried with backoff). */
 struct child *child_start(enum child_role, int slot, unsigned generation);
@@ -83,9 +106,23 @@ void	child_reap(void);
 void	child_stop(struct child *, int fast);
 void	child_stop_all(int fast);
 void	child_kill_all(int sig);
+/* Take an entry out of the table and free it (its process must be gone). */
+void	child_remove(struct child *);
+/* Send every live child a message (CHANNEL_MASTER_REOPEN_LOGS). */
+void	child_broadcast(enum channel_msg_type, int arg);
 
-/* Children with a live process. */
+/* Children with a live process: all, of one role, or of one role below a generation. */
 int	child_alive_count(void);
+int	child_alive_role(enum child_role, unsigned below_generation);
+
+/* Kill (SIGKILL) every live child silent for longer than timeout_ms; they restart as usual. */
+void	child_check_heartbeats(int64_t timeout_ms);
+/* 1 when every live child sent a heartbeat within max_age_ms (for the systemd watchdog). */
+int	child_heartbeats_fresh(int64_t max_age_ms);
+
+/* The table as a JSON array of objects, for trestlectl status. */
+void	child_status_json(struct jsonstr *);
+int64_t	child_now_ms(void);
 
 /*
  * 0 while the table can serve; otherwise the status the master should exit

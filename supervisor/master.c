@@ -1,8 +1,13 @@
 /*
  * trestled, the master process: it reads the configuration, binds the MCP
- * listener once, starts the API child and the MCP workers and keeps them
- * running, and shuts them down on SIGTERM.  It never parses anything from the
- * network, so that it has little reason to die.
+ * listener once, creates the shared metrics region, starts the API child and
+ * the MCP workers and keeps them running (restarts with backoff, heartbeats),
+ * reloads them a generation at a time, rotates the logs, answers the control
+ * socket and talks to systemd.  It never parses anything from the network, so
+ * that it has little reason to die.
+ *
+ * Signals arrive through the event loop: SIGTERM graceful shutdown (a second
+ * one, or SIGINT, fast), SIGHUP reload, SIGUSR1 log rotation, SIGCHLD reaping.
  */
 #include "config.h"
 
@@ -23,26 +28,26 @@
 
 #include "child.h"
 #include "conf.h"
+#include "control.h"
+#include "jsonstr.h"
 #include "listener.h"
 #include "log.h"
+#include "logfiles.h"
+#include "master.h"
+#include "notify.h"
+#include "reload.h"
+#include "shm_metrics.h"
 
 #define MASTER_DEFAULT_CONFIG		SYSCONFDIR "/trestle.conf"
-#define MASTER_SHUTDOWN_TIMEOUT_SEC	10
 #define MASTER_EXIT_USAGE		64	/* EX_USAGE */
+#define MASTER_TICK_MS			1000
 
-enum master_shutdown { MASTER_SERVING, MASTER_GRACEFUL, MASTER_FAST };
+struct master master = { .listen_fd = -1, .shm_fd = -1 };
 
-static struct {
-	struct event_base	*base;
-	struct conf		 cf;
-	const char		*config_path;	/* NULL: environment only */
-	unsigned		 generation;
-	int			 listen_fd;
-	enum master_shutdown	 shutdown;
-	int			 exit_status;
-	struct event		*ev_signals[5];
-	struct event		*ev_deadline;
-} master = { .listen_fd = -1 };
+static struct event	*ev_signals[5];
+static struct event	*ev_deadline;
+static struct event	*ev_tick;
+static char		*pins[4];	/* TRESTLE_<KEY>=value of the restart-only keys */
 
 static void	master_usage(FILE *, int) __attribute__((noreturn));
 static void	master_options(int, char **, int *);
@@ -50,12 +55,18 @@ static void	master_configure(int);
 static void	master_open_stdio(void);
 static void	master_runtime_dir(const char *);
 static void	master_listen(void);
+static void	master_control(void);
 static void	master_signals(void);
 static void	master_signal_cb(evutil_socket_t, short, void *);
 static void	master_sigchld(void);
-static void	master_shutdown(int);
 static void	master_deadline_cb(evutil_socket_t, short, void *);
+static void	master_tick_cb(evutil_socket_t, short, void *);
+static void	master_start_tick(void);
+static void	master_pin(size_t, const char *, const char *);
 static void	master_start_children(void);
+static void	master_child_ready(struct child *);
+static int	master_child_exited(struct child *);
+static void	master_stop_api_when_idle(void);
 static void	master_cleanup(void);
 
 static void
@@ -152,12 +163,29 @@ master_runtime_dir(const char *dir)
 static void
 master_listen(void)
 {
-	char bound[128], err[256];
+	char err[256];
 
-	master.listen_fd = listener_open(master.cf.listen, bound, sizeof(bound), err, sizeof(err));
+	master.listen_fd = listener_open(master.cf.listen, master.listen_bound,
+	    sizeof(master.listen_bound), err, sizeof(err));
 	if (master.listen_fd == -1)
 		fatalx("cannot listen on %s: %s", master.cf.listen, err);
-	log_info("listening on %s", bound);
+	log_info("listening on %s", master.listen_bound);
+}
+
+static void
+master_control(void)
+{
+	char err[PATH_MAX + 128];
+
+	if (master.cf.control_socket[0] != '\0')
+		snprintf(master.control_path, sizeof(master.control_path), "%s",
+		    master.cf.control_socket);
+	else
+		snprintf(master.control_path, sizeof(master.control_path), "%s/control.sock",
+		    master.cf.runtime_dir);
+	if (control_open(master.base, master.control_path, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("control socket %s", master.control_path);
 }
 
 /* Signals arrive through the event loop, so their work runs outside any handler. */
@@ -168,8 +196,8 @@ master_signals(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		master.ev_signals[i] = evsignal_new(master.base, sigs[i], master_signal_cb, NULL);
-		if (master.ev_signals[i] == NULL || evsignal_add(master.ev_signals[i], NULL) == -1)
+		ev_signals[i] = evsignal_new(master.base, sigs[i], master_signal_cb, NULL);
+		if (ev_signals[i] == NULL || evsignal_add(ev_signals[i], NULL) == -1)
 			fatalx("master_signals: cannot watch signal %d", sigs[i]);
 	}
 }
@@ -177,6 +205,8 @@ master_signals(void)
 static void
 master_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	char msg[2048];
+
 	(void)what;
 	(void)arg;
 	switch (sig) {
@@ -184,15 +214,18 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		/* A second one while draining means: stop now. */
 		log_info("%s: %s shutdown", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-		    master.shutdown == MASTER_SERVING ? "graceful" : "fast");
-		master_shutdown(master.shutdown != MASTER_SERVING);
+		    master.shutdown == MASTER_SERVING && sig == SIGTERM ? "graceful" : "fast");
+		master_shutdown(master.shutdown != MASTER_SERVING || sig == SIGINT);
 		break;
 	case SIGCHLD:
 		master_sigchld();
 		break;
-	default:
-		/* Reload (SIGHUP) and log reopening (SIGUSR1) belong to a later milestone. */
-		log_warnx("%s: not supported yet; ignored", sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
+	case SIGHUP:
+		log_info("SIGHUP: reload");
+		reload_request(NULL, NULL);
+		break;
+	case SIGUSR1:
+		master_reopen_logs(msg, sizeof(msg));
 		break;
 	}
 }
@@ -203,6 +236,7 @@ master_sigchld(void)
 	int status;
 
 	child_reap();
+	master_sweep();
 	if (master.shutdown != MASTER_SERVING) {
 		if (child_alive_count() == 0)
 			event_base_loopexit(master.base, NULL);
@@ -216,21 +250,72 @@ master_sigchld(void)
 	}
 }
 
-/* Ask every child to exit; the loop ends when the last one is reaped or the deadline kills it. */
+/*
+ * Retired entries leave the table once their process is gone, and a retired
+ * (or, while shutting down, any) API child is asked to stop once no worker
+ * that might still call it is left.
+ */
+void
+master_sweep(void)
+{
+	struct child *c, *next;
+
+	for (c = TAILQ_FIRST(&child_table); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->retiring)
+			continue;
+		if (c->pid <= 0) {
+			child_stop(c, 1);	/* cancels a pending respawn */
+			child_remove(c);
+		}
+	}
+	master_stop_api_when_idle();
+}
+
 static void
+master_stop_api_when_idle(void)
+{
+	struct child *c;
+	int shutting = master.shutdown != MASTER_SERVING;
+
+	if (child_alive_role(CHILD_ROLE_WORKER, shutting ? UINT_MAX : master.generation) > 0)
+		return;
+	TAILQ_FOREACH(c, &child_table, entry)
+		if (c->role == CHILD_ROLE_API && (shutting || c->retiring) &&
+		    c->state != CHILD_STOPPING && c->state != CHILD_STOPPED)
+			child_stop(c, master.shutdown == MASTER_FAST);
+}
+
+/*
+ * Graceful: the workers stop accepting and finish what they serve, then the
+ * API child they were calling does the same; fast: everything at once.
+ * Whatever still runs after shutdown_timeout_sec is killed.
+ */
+void
 master_shutdown(int fast)
 {
-	struct timeval tv = { MASTER_SHUTDOWN_TIMEOUT_SEC, 0 };
+	struct timeval tv = { master.cf.shutdown_timeout_sec, 0 };
+	struct child *c;
 
 	if (master.shutdown == MASTER_FAST)
 		return;
 	if (master.shutdown == MASTER_SERVING) {
-		master.ev_deadline = evtimer_new(master.base, master_deadline_cb, NULL);
-		if (master.ev_deadline == NULL || evtimer_add(master.ev_deadline, &tv) == -1)
+		notify_stopping();
+		ev_deadline = evtimer_new(master.base, master_deadline_cb, NULL);
+		if (ev_deadline == NULL || evtimer_add(ev_deadline, &tv) == -1)
 			fatalx("master_shutdown: cannot arm the deadline");
 	}
 	master.shutdown = fast ? MASTER_FAST : MASTER_GRACEFUL;
-	child_stop_all(fast);
+	/* Once the workers closed theirs too, new connections are refused, not left waiting. */
+	if (master.listen_fd != -1) {
+		close(master.listen_fd);
+		master.listen_fd = -1;
+	}
+	reload_abort("trestled is shutting down; reload abandoned");
+	TAILQ_FOREACH(c, &child_table, entry)
+		if (fast || c->role == CHILD_ROLE_WORKER || c->pid <= 0)
+			child_stop(c, fast);
+	master_stop_api_when_idle();
 	if (child_alive_count() == 0)
 		event_base_loopexit(master.base, NULL);
 }
@@ -242,34 +327,155 @@ master_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	log_warnx("shutdown: %d children still running after %d s; killing them",
-	    child_alive_count(), MASTER_SHUTDOWN_TIMEOUT_SEC);
+	    child_alive_count(), master.cf.shutdown_timeout_sec);
 	child_kill_all(SIGKILL);
+}
+
+void
+master_reopen_logs(char *msg, size_t len)
+{
+	logfiles_rotate_all(&master.cf, msg, len);
+	child_broadcast(CHANNEL_MASTER_REOPEN_LOGS, 0);
+}
+
+/* Every second: hung children, log sizes, the systemd watchdog. */
+static void
+master_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	int64_t timeout_ms = (int64_t)master.cf.heartbeat_timeout_sec * 1000;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	child_check_heartbeats(timeout_ms);
+	if (logfiles_tick(&master.cf))
+		child_broadcast(CHANNEL_MASTER_REOPEN_LOGS, 0);
+	if (notify_watchdog_usec() > 0 && child_heartbeats_fresh(timeout_ms))
+		notify_watchdog();
+}
+
+/* Once a second, or twice per watchdog interval when systemd asks for more. */
+static void
+master_start_tick(void)
+{
+	uint64_t usec = notify_watchdog_usec() / 2;
+	struct timeval tv = { 1, 0 };
+
+	if (usec > 0 && usec < (uint64_t)MASTER_TICK_MS * 1000) {
+		tv.tv_sec = 0;
+		tv.tv_usec = (suseconds_t)usec;
+	}
+	ev_tick = event_new(master.base, -1, EV_PERSIST, master_tick_cb, NULL);
+	if (ev_tick == NULL || event_add(ev_tick, &tv) == -1)
+		fatalx("master: cannot arm the supervision timer");
+}
+
+/* The children see key as the master does until a restart, whatever a reload reads. */
+static void
+master_pin(size_t i, const char *key, const char *value)
+{
+	size_t len = strlen(key) + strlen(value) + 2;
+
+	if ((pins[i] = malloc(len)) == NULL)
+		fatal("master_pin");
+	snprintf(pins[i], len, "%s=%s", key, value);
 }
 
 static void
 master_start_children(void)
 {
+	static const struct child_hooks hooks = { master_child_ready, master_child_exited };
 	char err[PATH_MAX + 256];
 
-	if (child_setup(master.base, master.config_path, master.listen_fd, err, sizeof(err)) == -1)
+	master_pin(0, "TRESTLE_LISTEN", master.cf.listen);
+	master_pin(1, "TRESTLE_RUNTIME_DIR", master.cf.runtime_dir);
+	master_pin(2, "TRESTLE_CONTROL_SOCKET", master.cf.control_socket);
+	if (child_setup(master.base, master.config_path, master.listen_fd, master.shm_fd, pins,
+	    &hooks, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	master.generation = 1;
+	master.generation = master.last_generation = 1;
+	metrics_set_generation(1);
 	child_start(CHILD_ROLE_API, 0, master.generation);
 	for (int slot = 1; slot <= master.cf.workers; slot++)
 		child_start(CHILD_ROLE_WORKER, slot, master.generation);
+}
+
+/* READY=1 once the API child and a worker serve: from then on requests are answered. */
+static void
+master_child_ready(struct child *c)
+{
+	struct child *o;
+	int api = 0, workers = 0;
+	char status[160];
+
+	reload_child_ready(c);
+	if (master.ready_sent)
+		return;
+	TAILQ_FOREACH(o, &child_table, entry) {
+		if (o->state != CHILD_RUNNING)
+			continue;
+		api += o->role == CHILD_ROLE_API;
+		workers += o->role == CHILD_ROLE_WORKER;
+	}
+	if (api == 0 || workers == 0)
+		return;
+	master.ready_sent = 1;
+	snprintf(status, sizeof(status), "serving on %s", master.listen_bound);
+	notify_ready(status);
+	log_info("ready: %s", status);
+}
+
+/* 1: do not restart it (a failed reload's child, a retired one, or shutting down). */
+static int
+master_child_exited(struct child *c)
+{
+	if (reload_child_exited(c))
+		return 1;
+	return c->retiring || master.shutdown != MASTER_SERVING;
+}
+
+void
+master_status_json(struct jsonstr *js)
+{
+	static const char *const states[] = { "serving", "stopping", "stopping fast" };
+
+	jsonstr_printf(js, "{\"pid\":%ld,\"version\":", (long)getpid());
+	jsonstr_quote(js, PACKAGE_VERSION);
+	jsonstr_raw(js, ",\"state\":");
+	jsonstr_quote(js, reload_active() && master.shutdown == MASTER_SERVING ? "reloading" :
+	    states[master.shutdown]);
+	jsonstr_printf(js, ",\"ready\":%s,\"generation\":%u,\"uptime_sec\":%lld,\"config\":",
+	    master.ready_sent ? "true" : "false", master.generation,
+	    (long long)(time(NULL) - master.started_at));
+	jsonstr_quote(js, master.config_path != NULL ? master.config_path : "(environment)");
+	jsonstr_raw(js, ",\"listen\":");
+	jsonstr_quote(js, master.listen_bound);
+	jsonstr_printf(js, ",\"workers\":%d,\"last_reload\":", master.cf.workers);
+	reload_status_json(js);
+	jsonstr_raw(js, "}");
 }
 
 static void
 master_cleanup(void)
 {
 	child_table_free();
-	for (size_t i = 0; i < sizeof(master.ev_signals) / sizeof(master.ev_signals[0]); i++)
-		if (master.ev_signals[i] != NULL)
-			event_free(master.ev_signals[i]);
-	if (master.ev_deadline != NULL)
-		event_free(master.ev_deadline);
+	reload_free();
+	control_close();
+	logfiles_close();
+	for (size_t i = 0; i < sizeof(ev_signals) / sizeof(ev_signals[0]); i++)
+		if (ev_signals[i] != NULL)
+			event_free(ev_signals[i]);
+	if (ev_deadline != NULL)
+		event_free(ev_deadline);
+	if (ev_tick != NULL)
+		event_free(ev_tick);
 	event_base_free(master.base);
-	close(master.listen_fd);
+	if (master.listen_fd != -1)
+		close(master.listen_fd);
+	if (master.shm_fd != -1)
+		close(master.shm_fd);
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
+		free(pins[i]);
 	conf_free(&master.cf);
 }
 
@@ -287,14 +493,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "trestled: log_file %s: %s\n", master.cf.log_file, strerror(errno));
 		exit(1);
 	}
+	master.started_at = time(NULL);
+	notify_init();
 	log_info("trestled %s starting, configuration from %s", PACKAGE_VERSION,
 	    master.config_path != NULL ? master.config_path : "the environment");
 	master_runtime_dir(master.cf.runtime_dir);
 	master_listen();
+	if ((master.shm_fd = metrics_create()) == -1)
+		log_warn("metrics: no shared memory; /metrics will answer 503");
 	if ((master.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	master_signals();
+	master_control();
+	logfiles_setup(&master.cf);
 	master_start_children();
+	master_start_tick();
 	if (event_base_dispatch(master.base) == -1)
 		fatalx("event_base_dispatch failed");
 	log_info("exiting with status %d", master.exit_status);

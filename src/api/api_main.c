@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 #include "api.h"
+#include "api_drain.h"
 #include "api_store.h"
 #include "child_link.h"
 #include "conf.h"
@@ -21,6 +22,7 @@
 #include "jwks.h"
 #include "migrations.h"
 #include "replay.h"
+#include "shm_metrics.h"
 #include "tenant.h"
 
 #define MIGRATION_RETRY_SEC 1
@@ -49,12 +51,22 @@ api_try_migrations(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+api_drained(struct api_ctx *ctx)
+{
+	event_base_loopexit(ctx->base, NULL);
+}
+
+/* Graceful: stop accepting and finish what is in flight (api_drain.h); fast: now. */
+static void
 api_on_shutdown(int fast, void *arg)
 {
 	struct api_ctx *ctx = arg;
 
 	log_info("api: %s shutdown", fast ? "fast" : "graceful");
-	event_base_loopexit(ctx->base, NULL);
+	if (fast)
+		event_base_loopexit(ctx->base, NULL);
+	else
+		api_drain_start(ctx, ctx->cf->shutdown_timeout_sec, api_drained);
 }
 
 static void
@@ -148,6 +160,7 @@ main(int argc, char **argv)
 
 	child_args_parse(argc, argv, &args);
 	api_load_conf(&args, &cf);
+	metrics_attach(args.metrics_slot);
 	signal(SIGPIPE, SIG_IGN);
 	ctx.cf = &cf;
 	if ((ctx.base = event_base_new()) == NULL)
@@ -162,9 +175,11 @@ main(int argc, char **argv)
 	api_auth_start(&ctx);
 	api_store_start(&ctx);
 	api_http_start(&ctx);
+	api_metrics_start(&ctx);
 	child_link_ready(link);
 	log_info("api: serving (slot %d, generation %d)", args.slot, args.generation);
 	event_base_dispatch(ctx.base);
+	api_drain_free();
 
 	evhttp_free(ctx.http);
 	if (ctx.http_tcp != NULL)

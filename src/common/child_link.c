@@ -36,6 +36,7 @@ void
 child_args_parse(int argc, char **argv, struct child_args *args)
 {
 	memset(args, 0, sizeof(*args));
+	args->metrics_slot = -1;
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && strcmp(argv[i], "-c") == 0)
 			args->config_path = argv[++i];
@@ -43,11 +44,33 @@ child_args_parse(int argc, char **argv, struct child_args *args)
 			args->slot = child_args_int(argv[++i], "--slot");
 		else if (i + 1 < argc && strcmp(argv[i], "--generation") == 0)
 			args->generation = child_args_int(argv[++i], "--generation");
+		else if (i + 1 < argc && strcmp(argv[i], "--metrics-slot") == 0)
+			args->metrics_slot = child_args_int(argv[++i], "--metrics-slot");
 		else {
-			fprintf(stderr, "usage: %s [--slot N] [--generation G] [-c FILE]\n"
+			fprintf(stderr, "usage: %s [--slot N] [--generation G] [--metrics-slot M] "
+			    "[-c FILE]\n"
 			    "(started by trestled; not meant to be run by hand)\n", argv[0]);
 			exit(64);
 		}
+	}
+}
+
+/*
+ * Tests only: TRESTLE_TEST_CRASH_AT_START=N (a slot number, or "all") makes
+ * that child die at once, as a child that cannot start would, so that the
+ * restart backoff can be watched.  Never set in production.
+ */
+void
+child_test_crash_at_start(int slot)
+{
+	const char *which = getenv("TRESTLE_TEST_CRASH_AT_START");
+
+	if (which == NULL || which[0] == '\0')
+		return;
+	if (strcmp(which, "all") == 0 || atoi(which) == slot) {
+		fprintf(stderr, "TRESTLE_TEST_CRASH_AT_START=%s: slot %d exits at start\n",
+		    which, slot);
+		_exit(70);
 	}
 }
 

@@ -18,10 +18,13 @@ struct child_args {
 	const char	*config_path;	/* NULL: environment only */
 	int		 slot;
 	int		 generation;
+	int		 metrics_slot;	/* shm_metrics.h; -1: none */
 };
 
-/* Parse "--slot N --generation G [-c FILE]"; exits 64 with usage on a bad option. */
+/* Parse "--slot N --generation G --metrics-slot M [-c FILE]"; exits 64 on a bad option. */
 void	child_args_parse(int argc, char **argv, struct child_args *);
+/* Tests only: exit at once when TRESTLE_TEST_CRASH_AT_START names this slot (or "all"). */
+void	child_test_crash_at_start(int slot);
 /* NULL when the process was not started by a master (fd 3 is not a channel). */
 struct child_link *child_link_start(struct event_base *, const struct child_link_handlers *);
 void	child_link_ready(struct child_link *);

@@ -37,6 +37,15 @@ static const struct conf_key conf_keys[] = {
 	{ "mcp_max_streams",		I(mcp_max_streams),	"1000", 1, 1000000 },
 	{ "mcp_conformance_fixtures",	B(mcp_conformance_fixtures), "off", 0, 0 },
 	{ "api_keys_file",		S(api_keys_file),	"", 0, 0 },
+	{ "mcp_resource_url",		S(mcp_resource_url),	"", 0, 0 },
+	{ "mcp_jwt_secret",		S(mcp_jwt_secret),	"", 0, 0 },
+	{ "mcp_jwks_url",		S(mcp_jwks_url),	"", 0, 0 },
+	{ "mcp_jwt_issuer",		S(mcp_jwt_issuer),	"", 0, 0 },
+	{ "mcp_jwt_leeway_sec",		I(mcp_jwt_leeway_sec),	"60", 0, 300 },
+	{ "mcp_authorization_servers",	S(mcp_authorization_servers), "", 0, 0 },
+	{ "mcp_required_scopes",	S(mcp_required_scopes),	"", 0, 0 },
+	{ "mcp_allowed_email_domains",	S(mcp_allowed_email_domains), "", 0, 0 },
+	{ "audit_log_file",		S(audit_log_file),	"", 0, 0 },
 	{ "api_timeout_ms",		I(api_timeout_ms),	"10000", 100, 600000 },
 	{ "database_url",		S(database_url),	"", 0, 0 },
 	{ "db_pool_size",		I(db_pool_size),	"8", 1, 1000 },
@@ -54,6 +63,12 @@ static const struct conf_key conf_keys[] = {
 	{ "dev_mode",			B(dev_mode),		"off", 0, 0 },
 	{ "log_file",			S(log_file),		"", 0, 0 },
 	{ "log_level",			S(log_level),		"info", 0, 0 },
+	{ "access_log_file",		S(access_log_file),	"", 0, 0 },
+	{ "log_max_bytes",		I(log_max_bytes),	"0", 0, 2147483647 },
+	{ "log_keep",			I(log_keep),		"5", 1, 1000 },
+	{ "control_socket",		S(control_socket),	"", 0, 0 },
+	{ "shutdown_timeout_sec",	I(shutdown_timeout_sec), "10", 1, 3600 },
+	{ "heartbeat_timeout_sec",	I(heartbeat_timeout_sec), "10", 2, 3600 },
 };
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -239,6 +254,14 @@ conf_apply_environment(struct conf *cf, struct conf_errors *errs)
 		if ((value = getenv(var)) != NULL)
 			conf_set(cf, &conf_keys[i], value, var, errs);
 	}
+	/*
+	 * Container platforms hand out the database as DATABASE_URL.  It fills
+	 * database_url only when neither the file nor TRESTLE_DATABASE_URL set it,
+	 * so a developer's unrelated DATABASE_URL cannot redirect a configured daemon.
+	 */
+	if ((cf->database_url == NULL || cf->database_url[0] == '\0') &&
+	    (value = getenv("DATABASE_URL")) != NULL && value[0] != '\0')
+		conf_set(cf, conf_key_find("database_url"), value, "DATABASE_URL", errs);
 }
 
 static int
@@ -280,6 +303,50 @@ conf_validate_api(const struct conf *cf, struct conf_errors *errs)
 		    "at least 16 characters");
 }
 
+/* The host of "host:port" ("[::1]:8001" too) is a loopback address or localhost. */
+static int
+conf_is_loopback(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t len = colon != NULL ? (size_t)(colon - listen) : strlen(listen);
+
+	if ((len == 9 && strncmp(listen, "localhost", 9) == 0) ||
+	    (len == 5 && strncmp(listen, "[::1]", 5) == 0))
+		return 1;
+	return len > 4 && strncmp(listen, "127.", 4) == 0 &&
+	    strspn(listen, "0123456789.") == len;
+}
+
+/* The MCP workers' client authentication (OAuth resource server) and audit. */
+static void
+conf_validate_mcp_auth(const struct conf *cf, struct conf_errors *errs)
+{
+	static const char *const jwks_schemes[] = { "https://", "http://", "file://", NULL };
+	static const char *const url_schemes[] = { "https://", "http://", NULL };
+	int jwt = !conf_is_empty(cf->mcp_jwt_secret) || !conf_is_empty(cf->mcp_jwks_url);
+
+	if (!conf_is_empty(cf->mcp_resource_url) &&
+	    !conf_has_scheme(cf->mcp_resource_url, url_schemes))
+		conf_error(errs, "mcp_resource_url: bad value '%s': expected an https:// or "
+		    "http:// URL", cf->mcp_resource_url);
+	if (!conf_is_empty(cf->mcp_jwks_url) && !conf_has_scheme(cf->mcp_jwks_url, jwks_schemes))
+		conf_error(errs, "mcp_jwks_url: bad value '%s': expected an https://, http:// or "
+		    "file:// URL", cf->mcp_jwks_url);
+	if (!conf_is_empty(cf->mcp_jwt_secret) && strlen(cf->mcp_jwt_secret) < 32)
+		conf_error(errs, "mcp_jwt_secret: too short: use at least 32 characters");
+	if (jwt && conf_is_empty(cf->mcp_jwt_issuer))
+		conf_error(errs, "mcp_jwt_issuer: required with mcp_jwt_secret or mcp_jwks_url");
+	if (jwt && conf_is_empty(cf->mcp_resource_url))
+		conf_error(errs, "mcp_resource_url: required with mcp_jwt_secret or mcp_jwks_url "
+		    "(client tokens must name it as their audience)");
+	if (cf->dev_mode && !conf_is_loopback(cf->listen))
+		conf_error(errs, "dev_mode: refused with listen = %s: development mode serves "
+		    "loopback addresses only (127.0.0.1, [::1], localhost)", cf->listen);
+	if (cf->dev_mode && !conf_is_empty(cf->api_listen) && !conf_is_loopback(cf->api_listen))
+		conf_error(errs, "dev_mode: refused with api_listen = %s: development mode serves "
+		    "loopback addresses only", cf->api_listen);
+}
+
 static void
 conf_validate(const struct conf *cf, struct conf_errors *errs)
 {
@@ -301,6 +368,7 @@ conf_validate(const struct conf *cf, struct conf_errors *errs)
 	if (strrchr(cf->listen, ':') == NULL)
 		conf_error(errs, "listen: bad value '%s': expected host:port", cf->listen);
 	conf_validate_api(cf, errs);
+	conf_validate_mcp_auth(cf, errs);
 	if (strcmp(cf->log_level, "debug") && strcmp(cf->log_level, "info") &&
 	    strcmp(cf->log_level, "warn") && strcmp(cf->log_level, "error"))
 		conf_error(errs, "log_level: bad value '%s': one of debug, info, warn, error",
@@ -323,6 +391,30 @@ conf_load(struct conf *cf, const char *path, struct conf_errors *errs)
 		return 0;
 	conf_free(cf);		/* nothing half-loaded is left for the caller to free */
 	return -1;
+}
+
+int
+conf_load_partial(struct conf *cf, const char *path, struct conf_errors *errs)
+{
+	memset(cf, 0, sizeof(*cf));
+	errs->count = 0;
+	errs->text[0] = '\0';
+	for (size_t i = 0; i < CONF_NKEYS; i++)
+		conf_set(cf, &conf_keys[i], conf_keys[i].default_value, "default", errs);
+	if (path == NULL || conf_parse_file(cf, path, errs) == 0)
+		conf_apply_environment(cf, errs);
+	return errs->count == 0 ? 0 : -1;
+}
+
+int
+conf_key_equal(const struct conf *a, const struct conf *b, size_t n)
+{
+	const struct conf_key *key = &conf_keys[n];
+	const char *fa = (const char *)a + key->offset, *fb = (const char *)b + key->offset;
+
+	if (key->type != CONF_STRING)
+		return *(const int *)fa == *(const int *)fb;
+	return strcmp(*(char *const *)fa, *(char *const *)fb) == 0;
 }
 
 void

@@ -24,6 +24,15 @@ struct conf {
 	int	 mcp_max_streams;	/* open SSE streams per worker */
 	int	 mcp_conformance_fixtures;	/* serve the conformance suite's fixtures (tests only) */
 	char	*api_keys_file;		/* static bearer keys: "<sha256 hex> <subject>" lines */
+	char	*mcp_resource_url;	/* canonical URL of the MCP endpoint; "": from Host */
+	char	*mcp_jwt_secret;	/* HS256 client tokens; "": refused */
+	char	*mcp_jwks_url;		/* RS256/ES256 client tokens; "": refused */
+	char	*mcp_jwt_issuer;	/* iss of client tokens */
+	int	 mcp_jwt_leeway_sec;	/* clock skew allowed on exp and nbf */
+	char	*mcp_authorization_servers;	/* for the metadata; "": mcp_jwt_issuer */
+	char	*mcp_required_scopes;	/* space-separated; "": none */
+	char	*mcp_allowed_email_domains;	/* comma-separated; "": any */
+	char	*audit_log_file;	/* "": the main log */
 	int	 api_timeout_ms;
 	char	*database_url;
 	int	 db_pool_size;
@@ -41,6 +50,12 @@ struct conf {
 	int	 dev_mode;
 	char	*log_file;
 	char	*log_level;
+	char	*access_log_file;	/* "": access lines go to the main log */
+	int	 log_max_bytes;		/* the master rotates a log file past this size; 0: never */
+	int	 log_keep;		/* rotated files kept: file.1 .. file.N */
+	char	*control_socket;	/* "": <runtime_dir>/control.sock */
+	int	 shutdown_timeout_sec;	/* graceful shutdown and drain bound */
+	int	 heartbeat_timeout_sec;	/* a child silent this long is killed and restarted */
 };
 
 struct conf_errors {
@@ -54,5 +69,13 @@ void	conf_free(struct conf *);
 
 /* For documentation checks: the nth key name, NULL past the end. */
 const char *conf_key_name(size_t n);
+/* 1 when the nth key has the same value in both (n below the number of keys). */
+int	conf_key_equal(const struct conf *, const struct conf *, size_t n);
+/*
+ * Parse like conf_load but do not validate, and keep what could be read even
+ * when some lines are bad (-1 then): for a tool that only needs a path from a
+ * configuration that may be invalid.  conf_free it in either case.
+ */
+int	conf_load_partial(struct conf *, const char *path, struct conf_errors *);
 
 #endif

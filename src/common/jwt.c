@@ -1,9 +1,9 @@
 /*
  * The token's header names its algorithm, but never its key: the family of
  * the algorithm picks the key the verifier was given for that family (the
- * shared secret for HS*, an RSA key for RS256), so an HS token signed with an
- * RSA public key as its "secret" fails like any other forgery.  "none" and
- * every other name are refused before any key is touched.
+ * shared secret for HS*, an RSA key for RS256, a P-256 key for ES256), so an
+ * HS token signed with an RSA public key as its "secret" fails like any other
+ * forgery.  "none" and every other name are refused before any key is touched.
  */
 #include "config.h"
 
@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -38,7 +40,10 @@ static const struct {
 	{ "HS384", JWT_ALG_HS384 },
 	{ "HS512", JWT_ALG_HS512 },
 	{ "RS256", JWT_ALG_RS256 },
+	{ "ES256", JWT_ALG_ES256 },
 };
+
+#define JWT_ES256_SIG_LEN	64	/* r and s, 32 bytes each (RFC 7518 3.4) */
 
 static const EVP_MD *
 jwt_digest(enum jwt_alg alg)
@@ -46,6 +51,7 @@ jwt_digest(enum jwt_alg alg)
 	switch (alg) {
 	case JWT_ALG_HS256:
 	case JWT_ALG_RS256:
+	case JWT_ALG_ES256:
 		return EVP_sha256();
 	case JWT_ALG_HS384:
 		return EVP_sha384();
@@ -206,13 +212,61 @@ jwt_check_rsa(const struct jwt_parts *p, const EVP_MD *md, EVP_PKEY *key)
 	return ok ? 0 : -1;
 }
 
-/* The key of the algorithm's family, never the other one. */
+/* JOSE's fixed-size r||s to the DER ECDSA-Sig-Value OpenSSL verifies; its length, or -1. */
+static int
+jwt_es256_der(const unsigned char raw[JWT_ES256_SIG_LEN], unsigned char **der)
+{
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(raw, JWT_ES256_SIG_LEN / 2, NULL);
+	BIGNUM *s = BN_bin2bn(raw + JWT_ES256_SIG_LEN / 2, JWT_ES256_SIG_LEN / 2, NULL);
+	int n = -1;
+
+	*der = NULL;
+	if (sig != NULL && r != NULL && s != NULL && ECDSA_SIG_set0(sig, r, s) == 1) {
+		r = s = NULL;	/* owned by sig now */
+		n = i2d_ECDSA_SIG(sig, der);
+	}
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(sig);
+	return n;
+}
+
+static int
+jwt_check_ec(const struct jwt_parts *p, EVP_PKEY *key)
+{
+	unsigned char raw[JWT_ES256_SIG_LEN + 1], *der = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	long n;
+	int len, ok = 0;
+
+	n = b64url_decode(p->sig, strlen(p->sig), raw, sizeof(raw));
+	if (n != JWT_ES256_SIG_LEN || (len = jwt_es256_der(raw, &der)) <= 0)
+		return -1;
+	if ((ctx = EVP_MD_CTX_new()) != NULL)
+		ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+		    EVP_DigestVerify(ctx, der, (size_t)len, (const unsigned char *)p->token,
+		    p->signed_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_free(der);
+	return ok ? 0 : -1;
+}
+
+/* The key of the algorithm's family, never another one. */
 static int
 jwt_check_signature(const struct jwt_parts *p, enum jwt_alg alg, const struct jwt_keys *keys,
     const char **reason)
 {
 	const EVP_MD *md = jwt_digest(alg);
 
+	if (alg == JWT_ALG_ES256) {
+		if (keys->ec == NULL || !EVP_PKEY_is_a(keys->ec, "EC") ||
+		    EVP_PKEY_get_bits(keys->ec) != 256)
+			return *reason = "no P-256 key for this token", -1;
+		if (jwt_check_ec(p, keys->ec) == -1)
+			return *reason = "bad token signature", -1;
+		return 0;
+	}
 	if (alg == JWT_ALG_RS256) {
 		if (keys->rsa == NULL || !EVP_PKEY_is_a(keys->rsa, "RSA"))
 			return *reason = "no RSA key for this token", -1;
@@ -234,15 +288,15 @@ jwt_is_number(json_object *v)
 }
 
 static int
-jwt_check_times(json_object *claims, long long now, const char **reason)
+jwt_check_times(json_object *claims, long long now, int skew, const char **reason)
 {
 	json_object *v;
 
 	if (json_object_object_get_ex(claims, "exp", &v) &&
-	    (!jwt_is_number(v) || json_object_get_int64(v) <= now))
+	    (!jwt_is_number(v) || json_object_get_int64(v) <= now - skew))
 		return *reason = "token expired", -1;
 	if (json_object_object_get_ex(claims, "nbf", &v) &&
-	    (!jwt_is_number(v) || json_object_get_int64(v) > now))
+	    (!jwt_is_number(v) || json_object_get_int64(v) > now + skew))
 		return *reason = "token not yet valid", -1;
 	return 0;
 }
@@ -285,13 +339,13 @@ jwt_check_iss_aud(json_object *claims, const struct jwt_expect *expect, const ch
 }
 
 static int
-jwt_check_claims(json_object *claims, const struct jwt_expect *expect, char sub[JWT_SUB_MAX],
-    const char **reason)
+jwt_check_claims(json_object *claims, const struct jwt_expect *expect, int skew,
+    char sub[JWT_SUB_MAX], const char **reason)
 {
 	json_object *v;
 	const char *s;
 
-	if (jwt_check_times(claims, expect->now, reason) == -1 ||
+	if (jwt_check_times(claims, expect->now, skew, reason) == -1 ||
 	    jwt_check_iss_aud(claims, expect, reason) == -1)
 		return -1;
 	if (!json_object_object_get_ex(claims, "sub", &v) ||
@@ -308,10 +362,20 @@ int
 jwt_verify(const char *token, const struct jwt_keys *keys, const struct jwt_expect *expect,
     char sub[JWT_SUB_MAX], const char **reason)
 {
+	return jwt_verify_ex(token, keys, expect, 0, sub, NULL, reason);
+}
+
+int
+jwt_verify_ex(const char *token, const struct jwt_keys *keys, const struct jwt_expect *expect,
+    int skew, char sub[JWT_SUB_MAX], json_object **claims_out, const char **reason)
+{
 	struct jwt_parts p;
 	json_object *claims = NULL;
 	enum jwt_alg alg;
 	int rc = -1;
+
+	if (claims_out != NULL)
+		*claims_out = NULL;
 
 	if (jwt_split(token, &p, reason) == -1)
 		return -1;
@@ -325,7 +389,11 @@ jwt_verify(const char *token, const struct jwt_keys *keys, const struct jwt_expe
 		*reason = "malformed token claims";
 		goto out;
 	}
-	rc = jwt_check_claims(claims, expect, sub, reason);
+	rc = jwt_check_claims(claims, expect, skew, sub, reason);
+	if (rc == 0 && claims_out != NULL) {
+		*claims_out = claims;
+		claims = NULL;
+	}
 out:
 	json_object_put(p.header);
 	json_object_put(claims);

@@ -42,7 +42,7 @@ struct backend_call {
 	enum call_phase		 phase;
 	int			 session_retries;
 	int			 epoch_retries;
-	char			*subject, *cid, *method, *path, *body;
+	char			*subject, *cid, *method, *path, *body, *if_match;
 	api_done_fn		 done;
 	void			*arg;
 };
@@ -136,10 +136,11 @@ static void
 backend_dispatch(struct backend_call *c, const char *method, const char *path, const char *body)
 {
 	char auth[1200], tenant[300], ts[64], sig[300], cid[200], session[120], epoch[40];
+	char if_match[64];
 	char user[JWT_SUB_MAX + 16], nonce_h[64], digest_h[128];
 	char token[1024], signature[TENANT_SIGNATURE_LEN + 1], now_ms[24];
 	char nonce[TENANT_NONCE_LEN + 1], digest[TENANT_SHA256_LEN + 1];
-	const char *headers[11] = { auth, tenant, ts, sig, cid, user, nonce_h, digest_h, NULL };
+	const char *headers[12] = { auth, tenant, ts, sig, cid, user, nonce_h, digest_h, NULL };
 	const struct conf *cf = c->be->cf;
 	struct user_session *s = backend_session_find(c->be, c->subject);
 	struct api_request req = { .method = method, .path = path, .body = body,
@@ -169,6 +170,10 @@ backend_dispatch(struct backend_call *c, const char *method, const char *path, c
 		snprintf(epoch, sizeof(epoch), "X-Sync-Epoch: %d", s->epoch);
 		headers[8] = session;
 		headers[9] = epoch;
+		if (c->if_match != NULL && c->if_match[0] != '\0') {
+			snprintf(if_match, sizeof(if_match), "If-Match: %s", c->if_match);
+			headers[10] = if_match;
+		}
 	}
 	c->inflight = api_client_send(c->be->api, &req, backend_on_response, c);
 	if (c->inflight == NULL)
@@ -197,6 +202,7 @@ backend_call_free(struct backend_call *c)
 	free(c->method);
 	free(c->path);
 	free(c->body);
+	free(c->if_match);
 	free(c);
 }
 
@@ -293,6 +299,7 @@ backend_send(struct backend *be, const struct backend_request *req, api_done_fn 
 	c->method = backend_strdup(req->method);
 	c->path = backend_strdup(req->path);
 	c->body = backend_strdup(req->body);
+	c->if_match = backend_strdup(req->if_match);
 	c->done = done;
 	c->arg = arg;
 	backend_start_phase(c);

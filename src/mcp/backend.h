@@ -20,6 +20,7 @@ struct backend_request {
 	const char	*method;
 	const char	*path;
 	const char	*body;		/* NULL: none */
+	const char	*if_match;	/* NULL or "": no If-Match header */
 };
 
 struct backend	*backend_new(const struct conf *, struct api_client *);

@@ -20,10 +20,12 @@
 
 #include "dispatch.h"
 #include "exchange.h"
-#include "keys.h"
 #include "log.h"
+#include "mcp_auth.h"
 #include "mcp_http.h"
 #include "mcp_session.h"
+#include "oauth_metadata.h"
+#include "observe.h"
 #include "origin.h"
 #include "revocation.h"
 #include "routing.h"
@@ -83,38 +85,6 @@ mcp_version_supported(const char *v)
 		if (strcmp(v, supported_versions[i]) == 0)
 			return 1;
 	return 0;
-}
-
-/* ---- authentication ---- */
-
-static void
-mcp_send_unauthorized(struct worker *w, struct evhttp_request *req, int token_sent)
-{
-	char value[512];
-	const char *host = mcp_header(req, "Host");
-
-	snprintf(value, sizeof(value), "Bearer resource_metadata=\"http://%s/.well-known/"
-	    "oauth-protected-resource%s\"%s", host != NULL ? host : w->cf->listen, w->cf->mcp_path,
-	    token_sent ? ", error=\"invalid_token\"" : "");
-	mcp_add_header(req, "WWW-Authenticate", value);
-	mcp_send_error(req, 401, -32001, token_sent ? "invalid token" : "authentication required");
-}
-
-/* The client's subject, or NULL when answered 401. */
-static const char *
-mcp_authenticate(struct worker *w, struct evhttp_request *req)
-{
-	const char *auth = mcp_header(req, "Authorization"), *subject;
-
-	if (auth == NULL && w->cf->mcp_conformance_fixtures)
-		return MCP_ANONYMOUS;	/* the conformance suite sends no token */
-	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
-		mcp_send_unauthorized(w, req, 0);
-		return NULL;
-	}
-	if ((subject = keys_lookup(w->keys, auth + 7)) == NULL)
-		mcp_send_unauthorized(w, req, 1);
-	return subject;
 }
 
 /* ---- transport checks ---- */
@@ -309,22 +279,15 @@ mcp_delete(struct worker *w, struct evhttp_request *req, struct mcp_call_ctx *ct
 
 /* ---- the endpoint ---- */
 
+/* The client is subject (mcp_auth.h): the remaining checks, then the method. */
 static void
-mcp_endpoint(struct worker *w, struct evhttp_request *req)
+mcp_on_authenticated(struct evhttp_request *req, const char *subject, void *arg)
 {
+	struct worker *w = arg;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct mcp_call_ctx ctx = { .subject = NULL };
+	struct mcp_call_ctx ctx = { .subject = subject };
 
-	if (!origin_allowed(w->origins, mcp_header(req, "Host"), mcp_header(req, "Origin"))) {
-		mcp_send_error(req, 403, -32000, "Forbidden: Host or Origin not allowed");
-		return;
-	}
-	if (cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_DELETE) {
-		mcp_add_header(req, "Allow", "GET, POST, DELETE");
-		mcp_send_error(req, 405, -32000, "Method Not Allowed");
-		return;
-	}
-	if ((ctx.subject = mcp_authenticate(w, req)) == NULL || mcp_check_version(req) == -1)
+	if (mcp_check_version(req) == -1)
 		return;
 	if (cmd == EVHTTP_REQ_POST)
 		mcp_post(w, req, &ctx);
@@ -335,15 +298,39 @@ mcp_endpoint(struct worker *w, struct evhttp_request *req)
 }
 
 static void
+mcp_endpoint(struct worker *w, struct evhttp_request *req)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (!origin_allowed(w->origins, mcp_header(req, "Host"), mcp_header(req, "Origin"))) {
+		mcp_send_error(req, 403, -32000, "Forbidden: Host or Origin not allowed");
+		return;
+	}
+	if (cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_DELETE) {
+		mcp_add_header(req, "Allow", "GET, POST, DELETE");
+		mcp_send_error(req, 405, -32000, "Method Not Allowed");
+		return;
+	}
+	mcp_auth_request(w->auth, req, mcp_on_authenticated, w);	/* may answer later */
+}
+
+static void
 mcp_on_request(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+	if (observe_request(w, req))	/* access log and metrics; answers GET /metrics */
+		return;
 	if (path != NULL && strcmp(path, "/healthz") == 0 &&
 	    evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
 		mcp_add_header(req, "Content-Type", "text/plain; charset=utf-8");
 		evbuffer_add(evhttp_request_get_output_buffer(req), "ok", 2);
 		evhttp_send_reply(req, 200, "OK", NULL);
+		return;
+	}
+	if (path != NULL && oauth_metadata_path(w->cf, path)) {
+		oauth_metadata_serve(w->cf, req);
 		return;
 	}
 	if (path == NULL || strcmp(path, w->cf->mcp_path) != 0) {

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "backend.h"
 #include "codec.h"
 #include "exchange.h"
@@ -18,20 +19,44 @@ struct tool_call {
 	struct mcp_request	*r;
 	struct backend_call	*backend;
 	const struct tool	*tool;
+	json_object		*args;		/* validated */
 	char			 cid[40];
 };
+
+/* The audit line of a write tool's call; answer is the API child's item, or NULL. */
+static void
+tool_call_audit(const struct mcp_request *r, const struct tool *tool, json_object *args,
+    json_object *answer, const char *outcome, long status, const char *cid)
+{
+	struct audit_record a = { r->subject, tool->name, tool_subject_uid(args, answer),
+	    outcome, status, cid };
+
+	if (tool_is_write(tool))
+		audit_write(&a);
+}
+
+static void
+tool_call_free(struct tool_call *c)
+{
+	json_object_put(c->args);
+	free(c);
+}
 
 static void
 tool_call_on_answer(const struct api_response *resp, void *arg)
 {
 	struct tool_call *c = arg;
 	struct mcp_request *r = c->r;
-	char *result = tool_result_from_api(c->tool, resp);
+	json_object *answer;
+	char *result = tool_result_from_api(c->tool, c->args, resp, &answer);
 
 	if (resp->status == 0 || resp->status >= 500)
 		log_cid(LOG_LEVEL_WARN, c->cid, "worker: %s: API child: %s", c->tool->name,
 		    resp->status == 0 ? resp->error : "server error");
-	free(c);
+	tool_call_audit(r, c->tool, c->args, answer, audit_outcome(resp->status), resp->status,
+	    c->cid);
+	json_object_put(answer);
+	tool_call_free(c);
 	mcp_reply(r, result);
 	free(result);
 }
@@ -43,8 +68,9 @@ tool_call_cancel(struct mcp_request *r)
 	struct tool_call *c = r->data;
 
 	log_cid(LOG_LEVEL_INFO, c->cid, "worker: %s: cancelled", c->tool->name);
+	tool_call_audit(r, c->tool, c->args, NULL, "cancelled", 0, c->cid);
 	backend_call_cancel(c->backend);
-	free(c);
+	tool_call_free(c);
 }
 
 static void
@@ -60,29 +86,32 @@ int
 tool_call_start(struct mcp_request *r, const char *name, json_object *args)
 {
 	const struct tool *tool = tool_find(name);
-	struct tool_request treq = { .body = NULL };
+	struct tool_request treq;
 	struct tool_call *c;
 	json_object *valid;
-	char err[512];
+	char err[1024], cid[40];
 
 	if (tool == NULL)
 		return -1;
 	if ((valid = tool_validate(tool, args, err, sizeof(err))) == NULL) {
+		uuid_generate(cid);
+		tool_call_audit(r, tool, json_object_is_type(args, json_type_object) ? args : NULL,
+		    NULL, "invalid_arguments", 0, cid);
 		tool_call_reply_error(r, err);
 		return 0;
 	}
-	tool->build(tool, valid, &treq);
-	json_object_put(valid);
+	tool_build_request(tool, valid, &treq);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("tool_call_start");
 	c->r = r;
 	c->tool = tool;
+	c->args = valid;
 	uuid_generate(c->cid);
 	r->data = c;
 	r->on_cancel = tool_call_cancel;
 	c->backend = backend_send(r->w->backend, &(struct backend_request){ .subject = r->subject,
-	    .correlation_id = c->cid, .method = treq.method, .path = treq.path, .body = treq.body },
-	    tool_call_on_answer, c);
+	    .correlation_id = c->cid, .method = treq.method, .path = treq.path, .body = treq.body,
+	    .if_match = treq.if_match }, tool_call_on_answer, c);
 	free(treq.body);
 	return 0;
 }

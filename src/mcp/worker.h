@@ -16,7 +16,7 @@ struct worker {
 	struct evhttp		*http;
 	struct api_client	*api;
 	struct backend		*backend;
-	struct keys		*keys;
+	struct mcp_auth		*auth;		/* the clients' bearer tokens */
 	struct mcp_session_key	 session_key;
 	char			*tools_list;	/* the tools/list result, built once */
 	/* the MCP transport (mcp_http.c and the modules it starts) */

@@ -14,23 +14,37 @@
 #include <event2/http.h>
 
 #include "api_client.h"
+#include "audit.h"
 #include "backend.h"
 #include "channel.h"
 #include "child_link.h"
 #include "conf.h"
-#include "keys.h"
+#include "drain.h"
 #include "log.h"
+#include "mcp_auth.h"
 #include "mcp_http.h"
+#include "observe.h"
+#include "shm_metrics.h"
 #include "tools.h"
 #include "worker.h"
 
+static void
+worker_drained(struct worker *w)
+{
+	event_base_loopexit(w->base, NULL);
+}
+
+/* Graceful: stop accepting and finish what is in flight (drain.h); fast: now. */
 static void
 worker_on_shutdown(int fast, void *arg)
 {
 	struct worker *w = arg;
 
 	log_info("worker: %s shutdown", fast ? "fast" : "graceful");
-	event_base_loopexit(w->base, NULL);
+	if (fast)
+		event_base_loopexit(w->base, NULL);
+	else
+		drain_start(w, w->cf->shutdown_timeout_sec, worker_drained);
 }
 
 static void
@@ -38,6 +52,7 @@ worker_on_reopen_logs(void *arg)
 {
 	(void)arg;
 	log_reopen();
+	audit_reopen();
 }
 
 static void
@@ -62,6 +77,10 @@ worker_load_conf(const struct child_args *args, struct conf *cf)
 		fprintf(stderr, "trestle-mcp: cannot open log file %s\n", cf->log_file);
 		exit(CONF_EXIT_INVALID);
 	}
+	if (log_access_init(cf->access_log_file) == -1) {
+		fprintf(stderr, "trestle-mcp: cannot open access_log_file %s\n", cf->access_log_file);
+		exit(CONF_EXIT_INVALID);
+	}
 }
 
 static void
@@ -70,7 +89,8 @@ worker_setup(struct worker *w, const struct conf *cf)
 	char api_socket[4096], err[512] = "";
 
 	w->cf = cf;
-	if ((w->keys = keys_load(cf->api_keys_file, err, sizeof(err))) == NULL) {
+	if ((w->auth = mcp_auth_new(w->base, cf, err, sizeof(err))) == NULL ||
+	    audit_open(cf->audit_log_file, err, sizeof(err)) == -1) {
 		log_errorx("worker: %s", err);
 		exit(CONF_EXIT_INVALID);
 	}
@@ -89,7 +109,8 @@ worker_teardown(struct worker *w)
 	mcp_http_stop(w);
 	backend_free(w->backend);
 	api_client_free(w->api);
-	keys_free(w->keys);
+	mcp_auth_free(w->auth);	/* after the HTTP side: no request refers to it any more */
+	audit_close();
 	free(w->tools_list);
 }
 
@@ -104,7 +125,9 @@ main(int argc, char **argv)
 	struct child_link *link;
 
 	child_args_parse(argc, argv, &args);
+	child_test_crash_at_start(args.slot);
 	worker_load_conf(&args, &cf);
+	metrics_attach(args.metrics_slot);
 	signal(SIGPIPE, SIG_IGN);
 	if ((w.base = event_base_new()) == NULL)
 		fatalx("worker: event_base_new");
@@ -118,10 +141,13 @@ main(int argc, char **argv)
 	w.generation = args.generation;
 	worker_setup(&w, &cf);
 	mcp_http_start(&w, LISTEN_CHILD_FD);
+	observe_start(&w);
 	child_link_ready(link);
 	log_info("worker: serving (slot %d, generation %d)", args.slot, args.generation);
 	event_base_dispatch(w.base);
 
+	drain_free();
+	observe_stop();
 	worker_teardown(&w);
 	event_free(ev_term);
 	event_free(ev_int);

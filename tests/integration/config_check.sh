@@ -73,5 +73,57 @@ check_conf "$example" TRESTLE_TENANT_ID=t TRESTLE_TENANT_SECRET="$TENANT_SECRET"
 is "$RC" 0 "etc/trestle.conf's documented settings parse"
 [ "$RC" -eq 0 ] || diag "$OUT"
 
+# The keys the parser knows (tests/conf_keys prints them from conf.c's table)
+# against the keys etc/trestle.conf and trestle.conf(5) document, both ways.
+parser_keys() {
+	"$TRESTLE_BUILDDIR/tests/conf_keys" | sort
+}
+
+example_keys() {
+	sed -nE 's/^# ([a-z_]+) = .*/\1/p' "$TRESTLE_SRCDIR/etc/trestle.conf" | sort
+}
+
+MAN5=$TRESTLE_SRCDIR/man/trestle.conf.5
+man_keys() {
+	sed -nE 's/^\.It Ic ([a-z_]+)( .*)?$/\1/p' "$MAN5" | sort
+}
+
+ok "tests/conf_keys lists the parser's keys" [ "$(parser_keys | wc -l)" -ge 10 ]
+is "$(comm -23 <(parser_keys) <(example_keys | uniq))" "" \
+	"every key the parser knows is in etc/trestle.conf"
+is "$(comm -13 <(parser_keys) <(example_keys | uniq))" "" \
+	"etc/trestle.conf shows no key the parser does not know"
+is "$(comm -23 <(parser_keys) <(man_keys | uniq))" "" \
+	"every key the parser knows is in trestle.conf(5)"
+is "$(comm -13 <(parser_keys) <(man_keys | uniq))" "" \
+	"trestle.conf(5) documents no key the parser does not know"
+is "$(man_keys | uniq -d)" "" "trestle.conf(5) documents each key once"
+
+# Each key's entry in trestle.conf(5) states the default of conf.c's table
+# ("Default: empty" or "Required" for an empty one), as "key" lines of the
+# entries that do not.
+man_wrong_defaults() {
+	awk 'FNR == NR { key = $1; sub(/^[^ ]+ ?/, ""); want[key] = $0; next }
+	function check() {
+		if (cur == "")
+			return
+		d = want[cur]
+		if (d == "") {
+			if (text !~ /Default: empty/ && text !~ /Required/)
+				print cur
+		} else {
+			i = index(text, "Default: " d)
+			after = substr(text, i + length("Default: " d), 1)
+			if (i == 0 || (after != " " && after != "." && after != ""))
+				print cur
+		}
+	}
+	/^\.It Ic / { check(); cur = $3; text = ""; next }
+	/^\.(It|El)/ { check(); cur = ""; next }
+	{ line = $0; if (line ~ /^\./) sub(/^\.[A-Za-z]+ ?/, "", line); text = text " " line }
+	END { check() }' <(table_defaults) "$MAN5"
+}
+is "$(man_wrong_defaults | tr '\n' ' ')" "" "trestle.conf(5) states each key's default"
+
 check_logs_clean
 done_testing

@@ -32,8 +32,8 @@ test_crash_at_start(void)
 	backoff_reset(&b);
 	for (size_t i = 0; i < 4; i++) {
 		v = backoff_record_death(&b, now, now + 10, &delay);
-		ok(v == BACKOFF_RESTART && delay == want[i], "crash %zu: restart after %lld ms",
-		    i + 1, (long long)want[i]);
+		ok(v == BACKOFF_RESTART && delay == want[i] - 10, "crash %zu: next spawn %lld ms "
+		    "after the last", i + 1, (long long)want[i]);
 		now += 10 + delay;
 	}
 	v = backoff_record_death(&b, now, now + 10, &delay);
@@ -50,15 +50,18 @@ test_healthy_resets(void)
 	backoff_reset(&b);
 	backoff_record_death(&b, 0, 10, &delay);
 	backoff_record_death(&b, 1010, 1020, &delay);
-	ok(delay == 2000, "two early deaths: 2000 ms");
+	ok(delay == 1990, "two early deaths: spawns 2000 ms apart");
 	ok(backoff_record_death(&b, 3020, 3020 + BACKOFF_HEALTHY_MS, &delay) == BACKOFF_RESTART &&
 	    delay == 0, "death after a healthy run: restart at once");
 	backoff_record_death(&b, 9000, 9100, &delay);
-	ok(delay == 1000, "next early death starts again at 1000 ms");
+	ok(delay == 900, "next early death starts again at 1000 ms between spawns");
 
 	backoff_reset(&b);
 	ok(backoff_record_death(&b, 0, BACKOFF_HEALTHY_MS - 1, &delay) == BACKOFF_RESTART &&
-	    delay == 1000, "a run just short of healthy is early");
+	    b.early_deaths == 1 && delay == 0, "a run just short of healthy is early, but "
+	    "already lasted longer than the delay");
+	backoff_record_death(&b, BACKOFF_HEALTHY_MS, BACKOFF_HEALTHY_MS + 10, &delay);
+	ok(delay == 1990, "so the next early death waits for the doubled gap");
 }
 
 /* Deaths spread wider than the window never fail the slot; five inside it do, healthy or not. */

@@ -116,6 +116,32 @@ test_environment(void)
 	unsetenv("TRESTLE_TENANT_SECRET");
 }
 
+/* DATABASE_URL (containers) fills database_url only when nothing else set it. */
+static void
+test_database_url(void)
+{
+	static const char nodb[] = "tenant_id = t\ntenant_secret = 0123456789abcdef0123\n"
+	    "jwt_secret = jjjjjjjjjjjjjjjjjjjjjjj\n";
+	struct conf cf;
+	struct conf_errors errs;
+
+	unsetenv("DATABASE_URL");
+	expect_error(nodb, "database_url: required", NULL, "no database_url anywhere is refused");
+	setenv("DATABASE_URL", "host=/from/env dbname=x", 1);
+	ok(load(nodb, &cf, &errs) == 0, "DATABASE_URL supplies a missing database_url");
+	is_str(cf.database_url, "host=/from/env dbname=x", "database_url is DATABASE_URL's");
+	conf_free(&cf);
+	ok(load(good, &cf, &errs) == 0, "a file with database_url and DATABASE_URL loads");
+	is_str(cf.database_url, "host=/tmp dbname=trestle", "the file's database_url wins over DATABASE_URL");
+	conf_free(&cf);
+	setenv("TRESTLE_DATABASE_URL", "host=/trestle dbname=y", 1);
+	ok(load(nodb, &cf, &errs) == 0, "TRESTLE_DATABASE_URL and DATABASE_URL load");
+	is_str(cf.database_url, "host=/trestle dbname=y", "TRESTLE_DATABASE_URL wins over DATABASE_URL");
+	conf_free(&cf);
+	unsetenv("TRESTLE_DATABASE_URL");
+	unsetenv("DATABASE_URL");
+}
+
 int
 main(void)
 {
@@ -123,6 +149,7 @@ main(void)
 	test_good();
 	test_errors();
 	test_environment();
+	test_database_url();
 	unlink(path);
 	return done_testing();
 }

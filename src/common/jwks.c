@@ -27,6 +27,7 @@
 #define JWKS_MAX_KEYS		64
 #define JWKS_MIN_RSA_BITS	2048
 #define JWKS_B64_MAX		2048	/* a modulus of up to 8192 bits */
+#define JWKS_EC_COORD		32	/* P-256 */
 
 struct jwks_key {
 	char		 kid[JWT_KID_MAX];
@@ -85,6 +86,23 @@ jwks_bignum(json_object *jwk, const char *name)
 	return BN_bin2bn(raw, (int)n, NULL);
 }
 
+/* A coordinate of exactly JWKS_EC_COORD bytes, base64url. */
+static int
+jwks_coordinate(json_object *jwk, const char *name, unsigned char out[JWKS_EC_COORD])
+{
+	unsigned char raw[JWKS_EC_COORD + 1];
+	json_object *v;
+	const char *text;
+
+	if (!json_object_object_get_ex(jwk, name, &v) || !json_object_is_type(v, json_type_string))
+		return -1;
+	text = json_object_get_string(v);
+	if (b64url_decode(text, strlen(text), raw, sizeof(raw)) != JWKS_EC_COORD)
+		return -1;
+	memcpy(out, raw, JWKS_EC_COORD);
+	return 0;
+}
+
 static EVP_PKEY *
 jwks_rsa_key(json_object *jwk)
 {
@@ -110,6 +128,31 @@ jwks_rsa_key(json_object *jwk)
 	return pkey;
 }
 
+/* A P-256 public key from its x and y coordinates (RFC 7518 6.2.1). */
+static EVP_PKEY *
+jwks_ec_key(json_object *jwk)
+{
+	unsigned char pub[1 + 2 * JWKS_EC_COORD];
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	char group[] = "prime256v1";
+
+	pub[0] = 0x04;		/* uncompressed point */
+	if (jwks_coordinate(jwk, "x", pub + 1) == -1 ||
+	    jwks_coordinate(jwk, "y", pub + 1 + JWKS_EC_COORD) == -1)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub));
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+}
+
 /* A string member equal to want; absent passes only when optional. */
 static int
 jwks_member_is(json_object *jwk, const char *name, const char *want, int optional)
@@ -122,20 +165,32 @@ jwks_member_is(json_object *jwk, const char *name, const char *want, int optiona
 	    strcmp(json_object_get_string(v), want) == 0;
 }
 
+/* The key of an RSA or P-256 signing JWK; NULL for any other. */
+static EVP_PKEY *
+jwks_key_of(json_object *jwk)
+{
+	if (jwks_member_is(jwk, "kty", "RSA", 0) && jwks_member_is(jwk, "alg", "RS256", 1))
+		return jwks_rsa_key(jwk);
+	if (jwks_member_is(jwk, "kty", "EC", 0) && jwks_member_is(jwk, "crv", "P-256", 0) &&
+	    jwks_member_is(jwk, "alg", "ES256", 1))
+		return jwks_ec_key(jwk);
+	return NULL;
+}
+
 static int
 jwks_set_add(struct jwks_set *set, json_object *jwk)
 {
 	json_object *kid;
 	struct jwks_key *key = &set->keys[set->count];
 
-	if (!json_object_is_type(jwk, json_type_object) || !jwks_member_is(jwk, "kty", "RSA", 0) ||
-	    !jwks_member_is(jwk, "use", "sig", 0) || !jwks_member_is(jwk, "alg", "RS256", 1) ||
+	if (!json_object_is_type(jwk, json_type_object) ||
+	    !jwks_member_is(jwk, "use", "sig", 0) ||
 	    !json_object_object_get_ex(jwk, "kid", &kid) ||
 	    !json_object_is_type(kid, json_type_string) ||
 	    json_object_get_string_len(kid) == 0 ||
 	    json_object_get_string_len(kid) >= JWT_KID_MAX)
 		return 0;
-	if ((key->pkey = jwks_rsa_key(jwk)) == NULL)
+	if ((key->pkey = jwks_key_of(jwk)) == NULL)
 		return 0;
 	strcpy(key->kid, json_object_get_string(kid));
 	set->count++;
@@ -163,7 +218,8 @@ jwks_set_parse(const char *json, size_t len, const char **reason)
 	for (size_t i = 0; i < n && set->count < JWKS_MAX_KEYS; i++)
 		jwks_set_add(set, json_object_array_get_idx(keys, i));
 	if (set->count == 0) {
-		*reason = "no RSA signing key (kty RSA, use sig, kid, 2048 bits or more)";
+		*reason = "no signing key (kid, and kty RSA of 2048 bits or more, or kty EC on "
+		    "P-256)";
 		jwks_set_free(set);
 		set = NULL;
 	}

@@ -1,9 +1,10 @@
 /*
- * The JSON Web Key Set of RS256 user tokens: fetched from a URL on the
+ * The JSON Web Key Set of RS256 and ES256 tokens: fetched from a URL on the
  * process's event loop (never blocking it), kept for an hour, and fetched
  * again when a token names a key the set does not hold (at most once a
- * minute, so unknown key ids cannot make the API child hammer the issuer).
- * A caller that asks while a fetch is under way waits for it.
+ * minute, so unknown key ids cannot make the process hammer the issuer).
+ * A caller that asks while a fetch is under way waits for it.  The API child
+ * verifies its users' tokens with it, the MCP workers their clients'.
  */
 #ifndef TRESTLE_JWKS_H
 #define TRESTLE_JWKS_H
@@ -17,10 +18,15 @@
 #define JWKS_FORCED_MIN_SEC	60	/* between two refreshes for an unknown kid */
 #define JWKS_RETRY_SEC		10	/* after a failed fetch */
 
-/* A parsed set: its RSA signing keys by kid. */
+/* A parsed set: its signing keys by kid. */
 struct jwks_set;
 
-/* Keys with kty RSA, use sig, a kid and (when given) alg RS256; NULL and *reason if none. */
+/*
+ * Keys with a kid and use sig: kty RSA of 2048 bits or more
+ * (alg, when given, RS256) and kty EC on crv P-256 (alg, when given, ES256).
+ * NULL and *reason if none.  The key's kind decides which algorithm it can
+ * verify (jwt.h), so a token cannot pick the other one.
+ */
 struct jwks_set	*jwks_set_parse(const char *json, size_t len, const char **reason);
 EVP_PKEY	*jwks_set_find(const struct jwks_set *, const char *kid);
 size_t		 jwks_set_count(const struct jwks_set *);
