@@ -146,10 +146,8 @@ api_on_created(enum db_status status, const PGresult *res, const char *sqlstate,
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
 		api_reply_parent_missing(r, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-	else if (PQgetisnull(res, 0, 3))
-		api_reply_noun_error(r, 409, "already exists");
 	else
-		api_reply_item(r, 201, res, 3);
+		api_reply_item(r, 201, res, 3);	/* created, or an existing uid overwritten */
 }
 
 /* The client's uid when it is a UUID, else a new one. */
@@ -189,7 +187,7 @@ api_entity_create(struct api_req *r)
 	params[1] = uid;
 	params[2] = now;
 	params[3] = r->body;	/* verbatim: PostgreSQL keeps numbers json-c would round */
-	/* Never retried: a lost answer after the insert would turn into a 409. */
+	/* Never retried: a lost answer after the write would bump the version twice. */
 	api_entity_exec(r, API_STMT_CREATE, 4, params, DB_RETRY_NEVER, api_on_created);
 }
 

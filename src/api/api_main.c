@@ -13,7 +13,7 @@
 #include <event2/http.h>
 
 #include "api.h"
-#include "api_drain.h"
+#include "api_supervised.h"
 #include "api_store.h"
 #include "child_link.h"
 #include "conf.h"
@@ -25,29 +25,18 @@
 #include "shm_metrics.h"
 #include "tenant.h"
 
-#define MIGRATION_RETRY_SEC 1
 /* Nonces of v2 tenant headers: 30 s of 35,000 requests a second. */
 #define API_REPLAY_CAPACITY	(1 << 20)
 
-static struct event *migration_timer;
+static struct migrations *migrations;
 
+/* Until now the routes that need the database answered 503. */
 static void
-api_try_migrations(evutil_socket_t fd, short what, void *arg)
+api_schema_ready(void *arg)
 {
 	struct api_ctx *ctx = arg;
-	struct timeval retry = { MIGRATION_RETRY_SEC, 0 };
-	char err[512];
 
-	(void)fd;
-	(void)what;
-	if (migrations_apply(ctx->cf->database_url, err, sizeof(err)) == 0) {
-		ctx->schema_ready = 1;
-		log_info("api: schema is up to date");
-		return;
-	}
-	log_warnx("api: cannot apply the schema yet (retrying every %d s): %s",
-	    MIGRATION_RETRY_SEC, err);
-	evtimer_add(migration_timer, &retry);
+	ctx->schema_ready = 1;
 }
 
 static void
@@ -56,7 +45,7 @@ api_drained(struct api_ctx *ctx)
 	event_base_loopexit(ctx->base, NULL);
 }
 
-/* Graceful: stop accepting and finish what is in flight (api_drain.h); fast: now. */
+/* Graceful: stop accepting and finish what is in flight (api_supervised.h); fast: now. */
 static void
 api_on_shutdown(int fast, void *arg)
 {
@@ -144,8 +133,12 @@ api_store_start(struct api_ctx *ctx)
 		    ctx->cf->api_upstream_url);
 		return;
 	}
-	api_try_migrations(-1, 0, ctx);
-	ctx->pool = api_pool_new(ctx);
+	/* Neither connects yet: a database that is down at start is waited for. */
+	migrations = migrations_start(ctx->base, ctx->cf->database_url, api_schema_ready, ctx);
+	if (migrations == NULL || (ctx->pool = api_pool_new(ctx)) == NULL)
+		fatalx("api: database_url: cannot set up the PostgreSQL pool");
+	log_info("api: PostgreSQL pool of %d connections (db_pool_size), statement timeout %d ms",
+	    ctx->cf->db_pool_size, ctx->cf->db_statement_timeout_ms);
 }
 
 int
@@ -171,27 +164,26 @@ main(int argc, char **argv)
 	ev_int = evsignal_new(ctx.base, SIGINT, api_on_signal, &ctx);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
-	migration_timer = evtimer_new(ctx.base, api_try_migrations, &ctx);
 	api_auth_start(&ctx);
 	api_store_start(&ctx);
-	api_http_start(&ctx);
 	api_metrics_start(&ctx);
-	child_link_ready(link);
+	api_serve_start(&ctx, link);	/* api_http_start, then READY */
 	log_info("api: serving (slot %d, generation %d)", args.slot, args.generation);
 	event_base_dispatch(ctx.base);
-	api_drain_free();
+	api_supervised_free();
 
-	evhttp_free(ctx.http);
+	if (ctx.http != NULL)	/* NULL when stopped before it served (api_serve_start) */
+		evhttp_free(ctx.http);
 	if (ctx.http_tcp != NULL)
 		evhttp_free(ctx.http_tcp);
 	api_http_stop(&ctx);
+	migrations_free(migrations);
 	if (ctx.pool != NULL)
 		db_pool_free(ctx.pool);
 	api_proxy_free(ctx.proxy);
 	jwks_free(ctx.jwks);
 	replay_free(ctx.replay);
 	tenant_key_free(ctx.tenant_key);
-	event_free(migration_timer);
 	event_free(ev_term);
 	event_free(ev_int);
 	child_link_free(link);

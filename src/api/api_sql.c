@@ -102,7 +102,12 @@ sql_list(const struct sql_parts *e)
 	    "ORDER BY updated_at_ms, uid LIMIT $5::int", e->table);
 }
 
-/* Columns: parent missing, parent kind, parent uid, then the Item (none on a conflict). */
+/*
+ * Columns: parent missing, parent kind, parent uid, then the Item.  A uid the
+ * user already has is overwritten, as the reference does (clients rely on
+ * it): the new payload, version + 1, the timestamp moved strictly forward and
+ * a tombstone brought back to life, in the same statement.
+ */
 static char *
 sql_create(const struct sql_parts *e)
 {
@@ -111,11 +116,17 @@ sql_create(const struct sql_parts *e)
 	    "  'updatedTs', " RFC3339("$3::bigint") ", "
 	    "  'sync', jsonb_build_object('version', 1, 'isDeleted', false)) AS p), "
 	    "c AS (SELECT p, %s AS missing, %s AS pkind, %s AS puid FROM n), "
-	    "ins AS (INSERT INTO %s (uid, owner_id, updated_at_ms, version, payload_json, created_at%s) "
+	    "ins AS (INSERT INTO %s AS t (uid, owner_id, updated_at_ms, version, payload_json, "
+	    "  created_at%s) "
 	    "  SELECT $2::uuid, $1::uuid, $3::bigint, 1, p, now()%s FROM c WHERE NOT missing "
-	    "  ON CONFLICT (owner_id, uid) DO NOTHING RETURNING " ITEM ") "
+	    "  ON CONFLICT (owner_id, uid) DO UPDATE SET version = t.version + 1, "
+	    "  updated_at_ms = greatest(EXCLUDED.updated_at_ms, t.updated_at_ms + 1), "
+	    "  deleted_at_ms = NULL, payload_json = EXCLUDED.payload_json || jsonb_build_object("
+	    "  'updatedTs', " RFC3339("greatest(EXCLUDED.updated_at_ms, t.updated_at_ms + 1)") ", "
+	    "  'sync', jsonb_build_object('version', t.version + 1, 'isDeleted', false))%s "
+	    "  RETURNING " ITEM ") "
 	    "SELECT c.missing, c.pkind, c.puid, ins.* FROM c LEFT JOIN ins ON true",
-	    e->missing, e->kind, e->puid, e->table, e->cols, e->vals);
+	    e->missing, e->kind, e->puid, e->table, e->cols, e->vals, e->upsert);
 }
 
 /*

@@ -1,18 +1,27 @@
 /*
  * The schema is the reference's (contract §6), so a database the Go API created
  * works unchanged, plus trestle's own table of sync sessions.  Every statement
- * is idempotent and the whole set runs in one transaction under an advisory
- * lock, so two starting instances cannot race.  This runs on its own blocking
- * connection before the child serves; the event loop is not running yet.
+ * is idempotent and the whole set is one DO block, so one transaction under an
+ * advisory lock: two starting instances cannot race.  The index names are the
+ * reference's, so its database gets no duplicate index.  It runs on a pool of
+ * one connection of its own (the API child's pool prepares statements that
+ * need the schema), without a statement timeout: an index built on a large
+ * existing table may take a while.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "db_pool.h"
+#include "log.h"
 #include "migrations.h"
+
+#define MIGRATIONS_RETRY_SEC	1
 
 #define ENTITY_COLUMNS \
 	"uid uuid NOT NULL, owner_id uuid NOT NULL REFERENCES app_user(id) ON DELETE CASCADE, " \
@@ -20,77 +29,128 @@
 	"payload_json jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
 
 #define ENTITY_INDEXES(t) \
-	"CREATE INDEX IF NOT EXISTS " t "_owner_updated_idx ON " t " (owner_id, updated_at_ms)", \
+	"CREATE INDEX IF NOT EXISTS " t "_owner_updated_idx ON " t " (owner_id, updated_at_ms); " \
 	"CREATE INDEX IF NOT EXISTS " t "_owner_deleted_idx ON " t " (owner_id, deleted_at_ms) " \
-	    "WHERE deleted_at_ms IS NOT NULL", \
-	"CREATE INDEX IF NOT EXISTS " t "_updated_uid_idx ON " t " (updated_at_ms, uid)"
+	    "WHERE deleted_at_ms IS NOT NULL; " \
+	"CREATE INDEX IF NOT EXISTS " t "_cursor_idx ON " t " (updated_at_ms, uid); "
 
-static const char *const migrations[] = {
-	"SELECT pg_advisory_xact_lock(7365298)",
+static const char migrations_sql[] =
+	"DO $migrate$ BEGIN "
+	"PERFORM set_config('client_min_messages', 'warning', true); "
+	"PERFORM pg_advisory_xact_lock(7365298); "
 	"CREATE TABLE IF NOT EXISTS app_user (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
-	    "sub text UNIQUE NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
-	"CREATE TABLE IF NOT EXISTS note (" ENTITY_COLUMNS "PRIMARY KEY (owner_id, uid))",
-	ENTITY_INDEXES("note"),
-	"CREATE TABLE IF NOT EXISTS task (" ENTITY_COLUMNS "PRIMARY KEY (owner_id, uid))",
-	ENTITY_INDEXES("task"),
-	"CREATE TABLE IF NOT EXISTS chat (" ENTITY_COLUMNS "PRIMARY KEY (owner_id, uid))",
-	ENTITY_INDEXES("chat"),
+	    "sub text UNIQUE NOT NULL, created_at timestamptz NOT NULL DEFAULT now()); "
+	"CREATE TABLE IF NOT EXISTS note (" ENTITY_COLUMNS "PRIMARY KEY (owner_id, uid)); "
+	ENTITY_INDEXES("note")
+	"CREATE TABLE IF NOT EXISTS task (" ENTITY_COLUMNS "PRIMARY KEY (owner_id, uid)); "
+	ENTITY_INDEXES("task")
+	"CREATE TABLE IF NOT EXISTS chat (" ENTITY_COLUMNS "PRIMARY KEY (owner_id, uid)); "
+	ENTITY_INDEXES("chat")
 	"CREATE TABLE IF NOT EXISTS comment (" ENTITY_COLUMNS
 	    "parent_type text NOT NULL CHECK (parent_type IN ('note', 'task')), "
-	    "parent_uid uuid NOT NULL, PRIMARY KEY (owner_id, uid))",
-	ENTITY_INDEXES("comment"),
-	"CREATE INDEX IF NOT EXISTS comment_parent_idx ON comment (owner_id, parent_type, parent_uid)",
+	    "parent_uid uuid NOT NULL, PRIMARY KEY (owner_id, uid)); "
+	ENTITY_INDEXES("comment")
+	"CREATE INDEX IF NOT EXISTS comment_parent_idx ON comment (owner_id, parent_type, parent_uid); "
 	"CREATE TABLE IF NOT EXISTS chat_message (" ENTITY_COLUMNS
-	    "chat_uid uuid NOT NULL, PRIMARY KEY (owner_id, uid))",
-	ENTITY_INDEXES("chat_message"),
-	"CREATE INDEX IF NOT EXISTS chat_message_chat_idx ON chat_message (owner_id, chat_uid)",
+	    "chat_uid uuid NOT NULL, PRIMARY KEY (owner_id, uid)); "
+	ENTITY_INDEXES("chat_message")
+	"CREATE INDEX IF NOT EXISTS chat_message_parent_idx ON chat_message (owner_id, chat_uid); "
 	"CREATE TABLE IF NOT EXISTS owner_state (owner_id text PRIMARY KEY, "
 	    "epoch int NOT NULL DEFAULT 1, last_wipe_at timestamptz, last_wipe_by text, "
-	    "created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())",
+	    "created_at timestamptz NOT NULL DEFAULT now(), "
+	    "updated_at timestamptz NOT NULL DEFAULT now()); "
 	/* Trestle's own: sessions outlive a restart of the API child. */
 	"CREATE TABLE IF NOT EXISTS trestle_sync_session (id uuid PRIMARY KEY, "
 	    "owner_id uuid NOT NULL REFERENCES app_user(id) ON DELETE CASCADE, "
-	    "created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS trestle_sync_session_expires_idx ON trestle_sync_session (expires_at)",
+	    "created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL); "
+	"CREATE INDEX IF NOT EXISTS trestle_sync_session_expires_idx "
+	    "ON trestle_sync_session (expires_at); "
+	"END $migrate$";
+
+struct migrations {
+	struct db_pool	*pool;
+	struct db_query	*query;
+	struct event	*retry;
+	void		(*done)(void *);
+	void		*arg;
+	int		 failures;
 };
 
-static int
-migrations_exec(PGconn *conn, const char *sql, char *errbuf, size_t cap)
+static void
+migrations_on_result(enum db_status status, const PGresult *res, const char *sqlstate,
+    const char *message, void *arg)
 {
-	PGresult *res = PQexec(conn, sql);
-	ExecStatusType st = PQresultStatus(res);
+	struct migrations *m = arg;
+	struct timeval again = { MIGRATIONS_RETRY_SEC, 0 };
+	struct db_pool *pool = m->pool;
 
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		snprintf(errbuf, cap, "%s", PQresultErrorMessage(res));
-		errbuf[strcspn(errbuf, "\n")] = '\0';
-		PQclear(res);
-		return -1;
+	(void)res;
+	(void)sqlstate;
+	m->query = NULL;
+	if (status == DB_OK) {
+		log_info("migrations: the schema is up to date");
+		m->pool = NULL;
+		m->done(m->arg);
+		db_pool_free(pool);	/* its one connection is no longer needed */
+		return;
 	}
-	PQclear(res);
-	return 0;
+	/* Once as a warning; the pool says when the database is back. */
+	if (m->failures++ == 0)
+		log_warnx("migrations: cannot apply the schema yet (trying every %d s): %s",
+		    MIGRATIONS_RETRY_SEC, message);
+	else
+		log_debug("migrations: still cannot apply the schema: %s", message);
+	evtimer_add(m->retry, &again);
 }
 
-int
-migrations_apply(const char *conninfo, char *errbuf, size_t cap)
+static void
+migrations_try(evutil_socket_t fd, short what, void *arg)
 {
-	const char *keys[] = { "dbname", "connect_timeout", NULL };
-	const char *values[] = { conninfo, "3", NULL };
-	PGconn *conn = PQconnectdbParams(keys, values, 1);
-	int rc = -1;
+	struct migrations *m = arg;
+	struct timeval again = { MIGRATIONS_RETRY_SEC, 0 };
 
-	if (PQstatus(conn) != CONNECTION_OK) {
-		snprintf(errbuf, cap, "%s", PQerrorMessage(conn));
-		errbuf[strcspn(errbuf, "\n")] = '\0';
-		PQfinish(conn);
-		return -1;
+	(void)fd;
+	(void)what;
+	m->query = db_pool_exec(m->pool, NULL, migrations_sql, 0, NULL, DB_RETRY_READ,
+	    migrations_on_result, m);
+	if (m->query == NULL)
+		evtimer_add(m->retry, &again);
+}
+
+struct migrations *
+migrations_start(struct event_base *base, const char *conninfo, void (*done)(void *), void *arg)
+{
+	struct db_pool_options opts = {
+		.conninfo = conninfo,
+		.size = 1,
+		.queue_max = 1,
+		.statement_timeout_ms = 0,
+		.connect_timeout_ms = 3000,
+	};
+	struct migrations *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("migrations_start");
+	m->done = done;
+	m->arg = arg;
+	if ((m->pool = db_pool_new(base, &opts)) == NULL ||
+	    (m->retry = evtimer_new(base, migrations_try, m)) == NULL) {
+		migrations_free(m);
+		return NULL;
 	}
-	if (migrations_exec(conn, "SET client_min_messages = warning; BEGIN", errbuf, cap) == -1)
-		goto out;
-	for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
-		if (migrations_exec(conn, migrations[i], errbuf, cap) == -1)
-			goto out;
-	rc = migrations_exec(conn, "COMMIT", errbuf, cap);
-out:
-	PQfinish(conn);
-	return rc;
+	migrations_try(-1, 0, m);
+	return m;
+}
+
+void
+migrations_free(struct migrations *m)
+{
+	if (m == NULL)
+		return;
+	db_query_cancel(m->query);
+	if (m->pool != NULL)
+		db_pool_free(m->pool);
+	if (m->retry != NULL)
+		event_free(m->retry);
+	free(m);
 }

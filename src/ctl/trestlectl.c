@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static void	ctl_usage(FILE *);
 static const char *ctl_default_config(void);
 static int	ctl_socket_path(struct ctl *);
 static int	ctl_connect(const struct ctl *, int *);
-static int	ctl_read_answer(int, char *, size_t, int);
+static int	ctl_read_answer(int, char *, size_t);
 static int	ctl_call(struct ctl *, const char *, json_object **, int *);
 static int	ctl_check(const struct ctl *);
 static int	ctl_status(struct ctl *);
@@ -130,9 +131,9 @@ ctl_connect(const struct ctl *ctl, int *fdp)
 	return CTL_EXIT_FAILURE;
 }
 
-/* Read one line (to_eof: then wait for end-of-file too); -1 on timeout or error. */
+/* Read the answer's line; -1 on timeout, error or end-of-file before it. */
 static int
-ctl_read_answer(int fd, char *buf, size_t cap, int to_eof)
+ctl_read_answer(int fd, char *buf, size_t cap)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t len = 0;
@@ -147,7 +148,7 @@ ctl_read_answer(int fd, char *buf, size_t cap, int to_eof)
 			break;
 		len += (size_t)n;
 		buf[len] = '\0';
-		if (len == cap - 1 || (!to_eof && memchr(buf, '\n', len) != NULL))
+		if (len == cap - 1 || memchr(buf, '\n', len) != NULL)
 			break;
 	}
 	buf[len] = '\0';
@@ -169,8 +170,9 @@ ctl_call(struct ctl *ctl, const char *command, json_object **answer, int *keep_f
 	if ((rc = ctl_connect(ctl, &fd)) != 0)
 		return rc;
 	snprintf(line, sizeof(line), "%s\n", command);
-	if ((buf = malloc(CTL_ANSWER_MAX)) == NULL || write(fd, line, strlen(line)) == -1 ||
-	    ctl_read_answer(fd, buf, CTL_ANSWER_MAX, 0) == -1 ||
+	/* A write error is not the end: a refused client is answered before it writes. */
+	(void)!write(fd, line, strlen(line));
+	if ((buf = malloc(CTL_ANSWER_MAX)) == NULL || ctl_read_answer(fd, buf, CTL_ANSWER_MAX) == -1 ||
 	    (*answer = json_tokener_parse(buf)) == NULL) {
 		fprintf(stderr, "trestlectl: no answer from trestled on %s\n", ctl->path);
 		free(buf);
@@ -405,6 +407,7 @@ main(int argc, char **argv)
 	struct ctl ctl = { .config = NULL };
 	int ch, rc;
 
+	signal(SIGPIPE, SIG_IGN);	/* a closed control socket is an answer, not a death */
 	while ((ch = getopt_long(argc, argv, "+c:s:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

@@ -474,9 +474,12 @@ exchange_on_close(struct evhttp_connection *evcon, void *arg)
 	struct mcp_request *r;
 
 	(void)evcon;
-	ex->req = NULL;
 	exchange_unwatch(ex);
-	sse_abandon(ex->sse);
+	if (ex->sse != NULL)
+		sse_abandon(ex->sse);
+	else if (evhttp_request_get_connection(ex->req) == NULL)
+		evhttp_request_free(ex->req);	/* detached by libevent: ours to free */
+	ex->req = NULL;
 	while ((r = TAILQ_FIRST(&ex->requests)) != NULL) {
 		mcp_request_cancel(r);
 		mcp_request_free(r);

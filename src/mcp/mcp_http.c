@@ -3,8 +3,12 @@
  * Host/Origin policy and the client's bearer token; a session id is verified
  * on its own (mcp_session.h) and checked against the sessions ended by
  * DELETE (revocation.h).  POST carries JSON-RPC messages (exchange.h,
- * dispatch.h), GET opens a stream for server-initiated messages, DELETE ends
- * a session for every worker.
+ * dispatch.h), DELETE ends a session for every worker, and GET opens a stream
+ * for server-initiated messages.  The server has none to send yet (what
+ * belongs to a call goes on the call's own stream), so a GET stream carries
+ * its priming event and keep-alives only, until the client or the worker
+ * closes it; it is offered rather than refused with 405 so that clients keep
+ * one connection ready for such messages.
  */
 #include "config.h"
 
@@ -44,11 +48,6 @@ struct mcp_call_ctx {
 	const char		*subject;
 	struct mcp_session	 session;
 	const char		*version;	/* from the header, else the session's */
-};
-
-/* An open GET stream. */
-struct get_stream {
-	struct sse	*sse;
 };
 
 static const char *
@@ -234,17 +233,14 @@ mcp_post(struct worker *w, struct evhttp_request *req, struct mcp_call_ctx *ctx)
 static void
 mcp_get_on_close(struct evhttp_connection *evcon, void *arg)
 {
-	struct get_stream *gs = arg;
-
 	(void)evcon;
-	sse_abandon(gs->sse);
-	free(gs);
+	sse_abandon(arg);
 }
 
 static void
 mcp_get(struct worker *w, struct evhttp_request *req, struct mcp_call_ctx *ctx)
 {
-	struct get_stream *gs;
+	struct sse *sse;
 
 	if (!mcp_accepts(req, 0)) {
 		mcp_send_error(req, 406, -32000, "Not Acceptable: Accept must list text/event-stream");
@@ -252,15 +248,12 @@ mcp_get(struct worker *w, struct evhttp_request *req, struct mcp_call_ctx *ctx)
 	}
 	if (mcp_check_session(w, req, ctx) == -1)
 		return;
-	if ((gs = calloc(1, sizeof(*gs))) == NULL)
-		fatal("mcp_get");
-	if ((gs->sse = sse_start(w->sse, req, strcmp(ctx->version, "2025-11-25") >= 0)) == NULL) {
-		free(gs);
+	if ((sse = sse_start(w->sse, req, strcmp(ctx->version, "2025-11-25") >= 0)) == NULL) {
 		mcp_add_header(req, "Retry-After", "5");
 		mcp_send_error(req, 503, -32000, "Service Unavailable: too many open streams");
 		return;
 	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), mcp_get_on_close, gs);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), mcp_get_on_close, sse);
 }
 
 /* ---- DELETE: the session ends for every worker, for good ---- */

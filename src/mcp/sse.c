@@ -139,14 +139,28 @@ sse_send(struct sse *s, const char *json)
 	sse_event(s, json);
 }
 
+static void
+sse_free(struct sse *s)
+{
+	s->hub->open--;
+	event_free(s->ev_keepalive);
+	free(s);
+}
+
+/*
+ * A connection that fails while a reply is being streamed leaves its request
+ * to whoever streams it (libevent detaches it rather than free it under the
+ * user): free it here.  A request still attached is freed with its
+ * connection.
+ */
 void
 sse_abandon(struct sse *s)
 {
 	if (s == NULL)
 		return;
-	s->hub->open--;
-	event_free(s->ev_keepalive);
-	free(s);
+	if (evhttp_request_get_connection(s->req) == NULL)
+		evhttp_request_free(s->req);
+	sse_free(s);
 }
 
 void
@@ -154,5 +168,5 @@ sse_end(struct sse *s)
 {
 	sse_restore_timeouts(s);
 	evhttp_send_reply_end(s->req);
-	sse_abandon(s);
+	sse_free(s);
 }

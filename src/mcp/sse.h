@@ -35,7 +35,10 @@ struct sse	*sse_start(struct sse_hub *, struct evhttp_request *, int prime);
 void		 sse_send(struct sse *, const char *json);
 /* End the response and free the stream. */
 void		 sse_end(struct sse *);
-/* The client is gone (its connection is being freed): free without writing. */
+/*
+ * The client is gone (its connection is being freed): free without writing,
+ * and the request too when libevent left it to us.
+ */
 void		 sse_abandon(struct sse *);
 
 #endif

@@ -45,8 +45,6 @@ is "$(pg_sql "SELECT version, payload_json->>'title', deleted_at_ms IS NULL FROM
 is "$(pg_sql "SELECT payload_json->>'n' FROM note WHERE uid = '$NOTE'")" 12345678901234567890 \
 	"and stores the big number exactly"
 
-api_req POST /v1/notes --data-binary "{\"uid\":\"$NOTE\",\"title\":\"dup\"}"
-err_is 409 "note already exists" "a create with an existing uid is 409"
 api_req POST /v1/notes --data-binary '{"title":'
 err_is 400 "invalid JSON" "a create with broken JSON is 400"
 api_req POST /v1/notes --data-binary '[1,2]'
@@ -56,8 +54,27 @@ err_is 400 "invalid JSON" "JSON PostgreSQL cannot store is 400, not 500"
 is "$(pg_sql "SELECT count(*), max(payload_json->>'title') FROM note")" "1|A" "none of them wrote a row"
 
 CLIENT_UID=7e1b1c55-1111-4a2b-8c3d-0123456789ab
-api_req POST /v1/notes --data-binary "{\"uid\":\"$CLIENT_UID\",\"title\":\"mine\"}"
+api_req POST /v1/notes --data-binary "{\"uid\":\"$CLIENT_UID\",\"title\":\"mine\",\"old\":true}"
 is "$HTTP_STATUS $(jb .uid)" "201 \"$CLIENT_UID\"" "a client's UUID is kept"
+first_at=$(jb -r .updatedAt)
+
+# A create of a uid that exists overwrites it, as the reference does.
+api_req POST /v1/notes --data-binary "{\"uid\":\"${CLIENT_UID^^}\",\"title\":\"again\",\"sync\":{\"version\":7}}"
+is "$HTTP_STATUS $(jb '[.uid, .version, .payload.title, (.payload | has("old")), .payload.sync, .payload.updatedTs == .updatedAt, has("deletedAt")]')" \
+	"201 [\"$CLIENT_UID\",2,\"again\",false,{\"version\":2,\"isDeleted\":false},true,false]" \
+	"a create with an existing uid is 201: the payload replaced, version 2"
+ok "its timestamp moved forward" test "$(jb -r .updatedAt)" \> "$first_at"
+is "$(pg_sql "SELECT count(*), max(version), max(payload_json->>'title'), bool_and(deleted_at_ms IS NULL), bool_and(payload_json->'sync'->>'version' = '2') FROM note WHERE uid = '$CLIENT_UID'")" \
+	"1|2|again|t|t" "still one row, overwritten, in PostgreSQL"
+api_req DELETE "/v1/notes/$CLIENT_UID"
+is "$HTTP_STATUS $(jb .version)" "200 3" "deleted: a tombstone of version 3"
+api_req POST /v1/notes --data-binary "{\"uid\":\"$CLIENT_UID\",\"title\":\"revived\"}"
+is "$HTTP_STATUS $(jb '[.version, .payload.title, .payload.sync, has("deletedAt")]')" \
+	'201 [4,"revived",{"version":4,"isDeleted":false},false]' "a create of a tombstone's uid revives it, version 4"
+is "$(pg_sql "SELECT version, deleted_at_ms IS NULL, payload_json->>'title' FROM note WHERE uid = '$CLIENT_UID'")" \
+	"4|t|revived" "the row is alive again"
+api_req GET "/v1/notes/$CLIENT_UID"
+is "$HTTP_STATUS $(jb .payload.title)" '200 "revived"' "and GET finds it"
 api_req POST /v1/notes --data-binary '{"uid":"not-a-uuid","title":"B"}'
 is "$HTTP_STATUS" 201 "a uid that is not a UUID is replaced"
 like "$(jb -r .uid)" "$UUID_RE" "by a server UUID"
@@ -179,10 +196,10 @@ is "${got%,}" "$expected" "pages of 2 list every task once, by (updated_at_ms, u
 is "$pages" 3 "in 3 pages, the last without nextCursor"
 raw=$(pg_sql "SELECT updated_at_ms || '|' || uid FROM task ORDER BY updated_at_ms, uid LIMIT 1 OFFSET 1")
 api_req GET "/v1/tasks?limit=2"
-is "$(jb -r .nextCursor)" "$(printf %s "$raw" | _b64url)" "the cursor is base64url(\"<ms>|<uid>\") without padding"
+is "$(jb -r .nextCursor)" "$(printf %s "$raw" | b64url)" "the cursor is base64url(\"<ms>|<uid>\") without padding"
 api_req GET '/v1/tasks?cursor=!!!'
 err_is 400 "invalid cursor" "an invalid cursor is 400"
-api_req GET "/v1/tasks?cursor=$(printf 'x|y' | _b64url)"
+api_req GET "/v1/tasks?cursor=$(printf 'x|y' | b64url)"
 err_is 400 "invalid cursor" "a cursor of the wrong form is 400"
 api_req GET '/v1/tasks?limit=0'
 err_is 400 "invalid limit: must be an integer from 1 to 1000" "limit=0 is 400"
@@ -239,6 +256,8 @@ is "$HTTP_STATUS $(jb '[.version, .payload.parentType, .payload.content]')" '201
 COMMENT=$(jb -r .uid)
 is "$(pg_sql "SELECT parent_type, parent_uid FROM comment WHERE uid = '$COMMENT'")" "task|$TASK" \
 	"parent_type and parent_uid are filled from the payload"
+api_req POST /v1/comments --data-binary '{"uid":"'"$COMMENT"'","content":"x","parentType":"note","parentUid":"'"$NOBODY"'"}'
+err_is 404 "parent note not found: $NOBODY" "a create over an existing comment checks its new parent"
 api_req PATCH "/v1/comments/$COMMENT" --data-binary '{"parentType":"note","parentUid":"'"$NOTE"'"}'
 err_is 404 "parent note not found: $NOTE" "PATCH onto a deleted parent is 404"
 api_req PATCH "/v1/comments/$COMMENT" --data-binary '{"parentType":"note"}'

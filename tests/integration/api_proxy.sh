@@ -5,7 +5,6 @@
 # the upstream's database; the proxy verifies the incoming tenant headers
 # itself and signs anew for the upstream.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/api_lib.sh"
 
 UP_SECRET=$(_random_hex 32)
 UP_PORT=$(free_port) || bail "no free port"
@@ -42,9 +41,9 @@ write_conf "api_upstream_url = http://127.0.0.1:$UP_API" "api_upstream_tenant_se
 trestled_start
 like "$(grep -c 'proxy mode: forwarding to' "$T/trestle.log")" '^1$' "the API child says it is in proxy mode"
 
-AUTH=(-H "Authorization: Bearer $(jwt_hs proxy-user)")
+AUTH=(-H "Authorization: Bearer $(jwt_for proxy-user)")
 tenant_v1
-api_call POST /v1/sync/sessions "${AUTH[@]}" "${TENANT_HEADERS[@]}" -H "X-Correlation-ID: cid-proxy-1"
+api_req POST /v1/sync/sessions "${AUTH[@]}" "${TENANT_HEADERS[@]}" -H "X-Correlation-ID: cid-proxy-1"
 is "$HTTP_STATUS" 201 "POST /v1/sync/sessions through the proxy: 201"
 is "$(http_header x-correlation-id)" cid-proxy-1 "the correlation id comes back once"
 is "$(grep -c '^x-correlation-id:' <<<"${HTTP_HEADERS,,}")" 1 "exactly once"
@@ -55,42 +54,42 @@ is "$(pg_sql "SELECT u.sub FROM trestle_sync_session s JOIN app_user u ON u.id =
 SYNC=(-H "X-Sync-Session: $SID" -H "X-Sync-Epoch: $EPOCH")
 
 tenant_v1
-api_call POST /v1/notes "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
+api_req POST /v1/notes "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
 	-H "Content-Type: application/json" --data-binary '{"title":"through the proxy"}'
 is "$HTTP_STATUS" 201 "POST /v1/notes through the proxy: 201"
 NUID=$(jq -r .uid <<<"$HTTP_BODY")
 like "$(http_header content-type)" '^application/json' "with the upstream's content type"
 tenant_v1
-api_call GET "/v1/notes/$NUID" "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}"
+api_req GET "/v1/notes/$NUID" "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}"
 is "$HTTP_STATUS $(jq -r '.payload.title' <<<"$HTTP_BODY")" "200 through the proxy" \
 	"GET /v1/notes/{uid} through the proxy returns it"
 is "$(pg_sql "SELECT n.payload_json->>'title' || '|' || u.sub FROM note n JOIN app_user u ON u.id = n.owner_id WHERE n.uid = '$NUID'")" \
 	"through the proxy|proxy-user" "the note is in the upstream's database"
 tenant_v1
-api_call GET "/v1/notes/00000000-0000-4000-8000-000000000000" "${AUTH[@]}" "${SYNC[@]}" \
+api_req GET "/v1/notes/00000000-0000-4000-8000-000000000000" "${AUTH[@]}" "${SYNC[@]}" \
 	"${TENANT_HEADERS[@]}"
 is "$HTTP_STATUS" 404 "the upstream's 404 comes back as it is"
 
 # The proxy's own checks: the client's tenant headers, against our secret.
 tenant_v1 "$UP_SECRET"
-api_call POST /v1/notes "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
+api_req POST /v1/notes "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
 	-H "Content-Type: application/json" --data-binary '{"title":"forged"}'
 is "$HTTP_STATUS $HTTP_BODY" "401 Unauthorized: invalid tenant headers" \
 	"headers signed with another secret (even the upstream's) get 401 from the proxy"
 BODY='{"title":"once"}'
 tenant_v2 POST /v1/notes "$BODY" proxy-user
-api_call POST /v1/notes "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
+api_req POST /v1/notes "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
 	-H "Content-Type: application/json" --data-binary "$BODY"
 is "$HTTP_STATUS" 201 "version 2 headers are accepted by the proxy"
-api_call POST /v1/notes "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
+api_req POST /v1/notes "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
 	-H "Content-Type: application/json" --data-binary "$BODY"
 is "$HTTP_STATUS $HTTP_BODY" "401 Unauthorized: invalid tenant headers" "and their replay is refused"
 is "$(pg_sql "SELECT count(*) FROM note")" 2 "two notes upstream, nothing forged or replayed"
 tenant_v1
-api_call POST /v1/notes -H "Authorization: Bearer not-a-token" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
+api_req POST /v1/notes -H "Authorization: Bearer not-a-token" "${SYNC[@]}" "${TENANT_HEADERS[@]}" \
 	--data-binary '{}'
 is "$HTTP_STATUS $HTTP_BODY" "401 unauthorized" "a bad token is passed through and refused upstream"
-api_call GET /healthz
+api_req GET /healthz
 is "$HTTP_STATUS $HTTP_BODY" "200 ok" "/healthz is the proxy's own"
 
 # An MCP tool call: worker (v2) -> proxy -> upstream (v1) -> PostgreSQL.
@@ -111,7 +110,7 @@ unlike "$(cat "$T/trestle.log")" 'db_pool|schema' "the proxy never touched a dat
 kill -TERM "$UP_PID"
 wait_for -t 10 bash -c "! kill -0 $UP_PID 2>/dev/null"
 tenant_v1
-api_call GET "/v1/notes/$NUID" "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}"
+api_req GET "/v1/notes/$NUID" "${AUTH[@]}" "${SYNC[@]}" "${TENANT_HEADERS[@]}"
 is "$HTTP_STATUS $(jq -r .error <<<"$HTTP_BODY")" "502 upstream API unavailable" \
 	"with the upstream down: 502"
 

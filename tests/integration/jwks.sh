@@ -5,7 +5,6 @@
 # keyed with the RSA public key.  The workers' own backend tokens carry the
 # configured iss and aud, so MCP tool calls keep working.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/api_lib.sh"
 
 ISS=https://issuer.example
 AUD=trestle-api
@@ -49,7 +48,7 @@ claims() {	# SUB [EXTRA]
 
 session_as() {	# TOKEN: POST /v1/sync/sessions with it and good v1 tenant headers
 	tenant_v1
-	api_call POST /v1/sync/sessions -H "Authorization: Bearer $1" "${TENANT_HEADERS[@]}"
+	api_req POST /v1/sync/sessions -H "Authorization: Bearer $1" "${TENANT_HEADERS[@]}"
 }
 
 REFUSED="401 unauthorized"
@@ -81,9 +80,9 @@ openssl pkey -in "$T/k1.pem" -pubout -out "$T/k1.pub" 2>/dev/null
 sig=$(printf '%s.%s' "$header" "$body" | openssl dgst -sha256 -hmac "$(cat "$T/k1.pub")" -binary | b64url)
 session_as "$header.$body.$sig"
 is "$HTTP_STATUS $HTTP_BODY" "$REFUSED" "HS256 keyed with the RSA public key: 401"
-session_as "$(jwt_hs hs-user)"
+session_as "$(jwt_for hs-user)"
 is "$HTTP_STATUS $HTTP_BODY" "$REFUSED" "an HS256 token without the configured iss/aud: 401"
-session_as "$(jwt_hs hs-user ",\"iss\":\"$ISS\",\"aud\":\"$AUD\"")"
+session_as "$(jwt_for hs-user ",\"iss\":\"$ISS\",\"aud\":\"$AUD\"")"
 is "$HTTP_STATUS" 201 "an HS256 token with them: 201"
 
 # Key rotation: a token signed by a key the cached set lacks forces one refresh.

@@ -28,10 +28,15 @@
 #		(set HTTP_STATUS, HTTP_HEADERS, HTTP_BODY, HTTP_JSON; mcp_init sets SESSION;
 #		TOKEN=$TOKEN_B mcp_post ... calls as user-b)
 #		http_header NAME	(a header of the last response)
-# API child:	jwt_for SUB, tenant_sig TENANT TIMESTAMP SECRET, api_req METHOD PATH [CURL-ARG...],
-#		api_session	(straight to $API_SOCK as $API_SUB, default user-a, with fresh
-#		v1 tenant headers and X-Sync-Session/X-Sync-Epoch from $API_SESSION/$API_EPOCH;
-#		set HTTP_STATUS, HTTP_HEADERS, HTTP_BODY; api_session sets API_SESSION, API_EPOCH)
+# API child:	api_req METHOD PATH [CURL-ARG...], api_session	(to $API_SOCK, or to
+#		http://$API_TCP when set, as $API_SUB (default user-a; empty: no token) with
+#		fresh v1 tenant headers (API_TENANT=none: none) and X-Sync-Session/X-Sync-Epoch
+#		from $API_SESSION/$API_EPOCH; an -H among the CURL-ARGs replaces the default
+#		header of that name, an X-TB-* one all the tenant headers; set HTTP_STATUS,
+#		HTTP_HEADERS, HTTP_BODY; api_session sets API_SESSION, API_EPOCH)
+#		jwt_for SUB [CLAIMS], tenant_sig TENANT TIMESTAMP SECRET, tenant_v1 [SECRET],
+#		tenant_v2 METHOD PATH BODY USER [TS_MS] [NONCE] (these two set TENANT_HEADERS,
+#		curl arguments), b64url, now_ms
 # End:		check_logs_clean	(no fatal log line, no sanitizer report)
 # Binaries:	$TRESTLED, $TRESTLECTL; $T/trestle.log is the daemon's log
 
@@ -544,20 +549,25 @@ mcp_init() {
 }
 
 #
-# The API child, straight over its Unix socket
+# The API child, straight over its Unix socket (or its TCP listener)
 #
 
-_b64url() {
+b64url() {
 	openssl base64 -A | tr '+/' '-_' | tr -d '='
 }
 
-# jwt_for SUB: an HS256 token for SUB signed with $JWT_SECRET, valid for 5 minutes.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# jwt_for SUB [CLAIMS]: an HS256 token for SUB signed with $JWT_SECRET, valid
+# for 5 minutes; CLAIMS are more members of the claims object (',"aud":"x"').
 jwt_for() {
 	local header claims sig
 
-	header=$(printf '{"alg":"HS256","typ":"JWT"}' | _b64url)
-	claims=$(printf '{"sub":"%s","exp":%d}' "$1" $(($(date +%s) + 300)) | _b64url)
-	sig=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -hmac "$JWT_SECRET" -binary | _b64url)
+	header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+	claims=$(printf '{"sub":"%s","exp":%d%s}' "$1" $(($(date +%s) + 300)) "${2:-}" | b64url)
+	sig=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -hmac "$JWT_SECRET" -binary | b64url)
 	printf '%s.%s.%s' "$header" "$claims" "$sig"
 }
 
@@ -566,25 +576,73 @@ tenant_sig() {
 	printf '%s:%s' "$1" "$2" | openssl dgst -sha256 -hmac "$3" -r | cut -d' ' -f1
 }
 
+# tenant_v1 [SECRET]: TENANT_HEADERS, curl arguments of v1 headers signed now.
+tenant_v1() {
+	local ts
+
+	ts=$(now_ms)
+	TENANT_HEADERS=(-H "X-TB-Tenant-ID: $TENANT_ID" -H "X-TB-Timestamp: $ts"
+		-H "X-TB-Signature: $(tenant_sig "$TENANT_ID" "$ts" "${1:-$TENANT_SECRET}")")
+}
+
+# tenant_v2 METHOD PATH BODY USER [TS_MS] [NONCE]: TENANT_HEADERS of version 2,
+# as a worker signs them.
+tenant_v2() {
+	local method=$1 path=$2 body=$3 user=$4 ts=${5:-$(now_ms)} nonce=${6:-$(_random_hex 16)}
+	local digest sig
+
+	digest=$(_sha256_hex "$body")
+	sig=$(printf 'v2\n%s\n%s\n%s\n%s\n%s\n%s\n%s' "$TENANT_ID" "$ts" "$nonce" "$method" \
+		"$path" "$digest" "$user" | openssl dgst -sha256 -hmac "$TENANT_SECRET" -r |
+		cut -d' ' -f1)
+	TENANT_HEADERS=(-H "X-TB-Tenant-ID: $TENANT_ID" -H "X-TB-Timestamp: $ts"
+		-H "X-TB-Nonce: $nonce" -H "X-TB-User: $user" -H "X-TB-Body-SHA256: $digest"
+		-H "X-TB-Signature-V2: $sig")
+}
+
 API_SUB=user-a
+API_TENANT=v1
 API_SESSION=
 API_EPOCH=
+API_TCP=
 
+# api_req METHOD PATH [CURL-ARG...]: to $API_SOCK, or to http://$API_TCP when
+# set.  The default headers: a token for $API_SUB (none when empty), v1 tenant
+# headers signed now (none when API_TENANT=none, or when a CURL-ARG sends any
+# X-TB- header), X-Sync-Session and X-Sync-Epoch from $API_SESSION and
+# $API_EPOCH when set.  An -H among the CURL-ARGs replaces the default header
+# of that name.
 api_req() {
-	local method=$1 path=$2 now args
+	local method=$1 path=$2 given=" " prev= h now where=(--unix-socket "$API_SOCK") base=http://api
+	local args defaults=() h_name
 
 	shift 2
-	now=$(($(date +%s%N) / 1000000))
+	for h in "$@"; do
+		[ "$prev" = -H ] && given+="${h%%:*} "
+		prev=$h
+	done
+	given=${given,,}
+	if [ -n "$API_TCP" ]; then
+		where=()
+		base=http://$API_TCP
+	fi
+	[ -n "$API_SUB" ] && defaults+=("Authorization: Bearer $(jwt_for "$API_SUB")")
+	if [ "$API_TENANT" != none ] && [[ $given != *" x-tb-"* ]]; then
+		now=$(now_ms)
+		defaults+=("X-TB-Tenant-ID: $TENANT_ID" "X-TB-Timestamp: $now"
+			"X-TB-Signature: $(tenant_sig "$TENANT_ID" "$now" "$TENANT_SECRET")")
+	fi
+	[ -n "$API_SESSION" ] && defaults+=("X-Sync-Session: $API_SESSION")
+	[ -n "$API_EPOCH" ] && defaults+=("X-Sync-Epoch: $API_EPOCH")
 	args=(-sS --max-time 20 -o "$T/.api_body" -D "$T/.api_headers" -w '%{http_code}'
-		--unix-socket "$API_SOCK" -X "$method" -H "Expect:"
-		-H "Authorization: Bearer $(jwt_for "$API_SUB")"
-		-H "X-TB-Tenant-ID: $TENANT_ID" -H "X-TB-Timestamp: $now"
-		-H "X-TB-Signature: $(tenant_sig "$TENANT_ID" "$now" "$TENANT_SECRET")")
-	[ -n "$API_SESSION" ] && args+=(-H "X-Sync-Session: $API_SESSION")
-	[ -n "$API_EPOCH" ] && args+=(-H "X-Sync-Epoch: $API_EPOCH")
+		"${where[@]}" -X "$method" -H "Expect:")
+	for h in "${defaults[@]}"; do
+		h_name=${h%%:*}
+		[[ $given == *" ${h_name,,} "* ]] || args+=(-H "$h")
+	done
 	: >"$T/.api_body"
 	: >"$T/.api_headers"
-	HTTP_STATUS=$(curl "${args[@]}" "$@" "http://api$path")
+	HTTP_STATUS=$(curl "${args[@]}" "$@" "$base$path")
 	HTTP_HEADERS=$(tr -d '\r' <"$T/.api_headers")
 	HTTP_BODY=$(cat "$T/.api_body")
 }

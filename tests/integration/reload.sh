@@ -4,7 +4,8 @@
 # trestlectl reloads six times, some of them replacing the API child; not one
 # request may fail.  A bad configuration changes nothing and trestlectl
 # reload exits 1 with the parser's message; a restart-only setting is
-# reported, not applied.  systemd hears READY, RELOADING, READY, STOPPING.
+# reported, not applied.  systemd hears READY, RELOADING, READY, STOPPING
+# and the watchdog.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
@@ -46,15 +47,16 @@ cp "$T/trestle.conf" "$T/base.conf"
 
 _spawn_group "$NOTIFY_LISTEN" "$T/notify.sock" 120 >"$T/notify.out"
 wait_for test -S "$T/notify.sock" || bail "notify_listen is listening"
-NOTIFY_SOCKET=$T/notify.sock trestled_start
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=2000000 trestled_start
 ok "READY=1 once the workers serve" wait_for -t 5 notified "^READY=1 STATUS=serving on 127.0.0.1:$PORT"
 mcp_init || bail "MCP session"
 
-# The load: two generators for the whole run, each failure counted.
-_spawn_group "$LOADGEN" -u "$MCP_URL" -t "$TOKEN" -s "$SESSION" -c 3 -d 14 -m ping -p ping \
+# The load: two generators for the whole run, each failure counted; paced, so
+# that tests running beside this one keep their share of the two cores.
+_spawn_group "$LOADGEN" -u "$MCP_URL" -t "$TOKEN" -s "$SESSION" -c 3 -d 14 -r 1500 -m ping -p ping \
 	>"$T/load-ping.out" 2>"$T/load-ping.err"
 LOAD_PING=$_bg_pid
-_spawn_group "$LOADGEN" -u "$MCP_URL" -t "$TOKEN" -s "$SESSION" -c 2 -d 14 -m health -p health \
+_spawn_group "$LOADGEN" -u "$MCP_URL" -t "$TOKEN" -s "$SESSION" -c 2 -d 14 -r 300 -m health -p health \
 	>"$T/load-health.out" 2>"$T/load-health.err"
 LOAD_HEALTH=$_bg_pid
 sleep 1
@@ -116,10 +118,11 @@ diag "pings: $(cat "$T/load-ping.out")" "$(head -n 5 "$T/load-ping.err")"
 wait "$LOAD_HEALTH"
 is "$?" 0 "no tool call failed during the reloads"
 diag "tool calls: $(cat "$T/load-health.out")" "$(head -n 5 "$T/load-health.err")"
-like "$(cat "$T/load-ping.out")" "^sent [0-9]{3,} ok [0-9]+ failed 0$" "hundreds of pings were sent"
-like "$(cat "$T/load-health.out")" "^sent [0-9]{2,} ok [0-9]+ failed 0$" "and dozens of tool calls"
+like "$(cat "$T/load-ping.out")" "^sent [0-9]{4,} ok [0-9]+ failed 0$" "thousands of pings were sent"
+like "$(cat "$T/load-health.out")" "^sent [0-9]{3,} ok [0-9]+ failed 0$" "and hundreds of tool calls"
 
 # What systemd heard.
+ok "WATCHDOG=1 while the children's heartbeats are fresh" notified "^WATCHDOG=1$"
 ok "RELOADING=1 with MONOTONIC_USEC" notified "^RELOADING=1 MONOTONIC_USEC=[0-9]+ STATUS=reloading"
 ok "READY=1 after a good reload" notified "^READY=1 STATUS=reloaded: generation"
 ok "READY=1 with the failure after a bad one" notified "^READY=1 STATUS=reload failed: the configuration is invalid"

@@ -1,15 +1,24 @@
 /*
- * Draining the API child, and its pool figures for /metrics.  The child does
- * not count its requests itself here; what tells that it is idle is its pool:
- * every request that got past its guards holds or waits for a connection.
+ * The API child's start of service, its drain and its pool figures for
+ * /metrics.  The drain does not count requests; what tells that the child is
+ * idle is its pool: every request that got past its guards holds or waits
+ * for a connection.
  */
 #include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
 
 #include "api.h"
-#include "api_drain.h"
+#include "api_supervised.h"
+#include "child_link.h"
 #include "db_pool.h"
 #include "log.h"
 #include "shm_metrics.h"
@@ -18,15 +27,71 @@
 #define API_DRAIN_IDLE_POLLS	10	/* 200 ms with an idle pool */
 #define API_DRAIN_MAX_LISTENERS	8
 #define API_METRICS_SEC		1
+#define API_SERVE_POLL_MS	20
 
 static struct {
 	struct api_ctx	*ctx;
 	struct event	*ev_poll;
 	struct event	*ev_metrics;
+	struct event	*ev_serve;
+	struct child_link *link;
 	long		 polls_left;
 	int		 idle_polls;
 	void		(*done)(struct api_ctx *);
 } api_drain;
+
+/* 1 when an API child (the one a reload replaces) answers on api.sock. */
+static int
+api_socket_live(const struct api_ctx *ctx)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, live;
+
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/api.sock",
+	    ctx->cf->runtime_dir) >= sizeof(sun.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return live;
+}
+
+static void
+api_serve_now(struct api_ctx *ctx)
+{
+	api_http_start(ctx);
+	child_link_ready(api_drain.link);
+}
+
+static void
+api_serve_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_ctx *ctx = arg;
+
+	(void)fd;
+	(void)what;
+	if (!ctx->schema_ready)
+		return;
+	event_del(api_drain.ev_serve);
+	log_info("api: schema checked; taking over api.sock from the previous API child");
+	api_serve_now(ctx);
+}
+
+void
+api_serve_start(struct api_ctx *ctx, struct child_link *link)
+{
+	struct timeval tv = { 0, API_SERVE_POLL_MS * 1000 };
+
+	api_drain.link = link;
+	if (ctx->proxy != NULL || ctx->schema_ready || !api_socket_live(ctx)) {
+		api_serve_now(ctx);
+		return;
+	}
+	log_info("api: another API child serves api.sock; waiting for the schema check first");
+	api_drain.ev_serve = event_new(ctx->base, -1, EV_PERSIST, api_serve_poll_cb, ctx);
+	if (api_drain.ev_serve == NULL || event_add(api_drain.ev_serve, &tv) == -1)
+		fatalx("api_serve_start: cannot arm the timer");
+}
 
 struct api_bound {
 	struct evhttp_bound_socket	*bound[API_DRAIN_MAX_LISTENERS];
@@ -132,11 +197,13 @@ api_metrics_start(struct api_ctx *ctx)
 }
 
 void
-api_drain_free(void)
+api_supervised_free(void)
 {
 	if (api_drain.ev_poll != NULL)
 		event_free(api_drain.ev_poll);
 	if (api_drain.ev_metrics != NULL)
 		event_free(api_drain.ev_metrics);
-	api_drain.ev_poll = api_drain.ev_metrics = NULL;
+	if (api_drain.ev_serve != NULL)
+		event_free(api_drain.ev_serve);
+	api_drain.ev_poll = api_drain.ev_metrics = api_drain.ev_serve = NULL;
 }
