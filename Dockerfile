@@ -35,7 +35,8 @@ RUN autoreconf -fi \
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	libevent-2.1-7 libjson-c5 libcurl4 libpq5 libssl3 ca-certificates curl \
+	libevent-2.1-7 libevent-pthreads-2.1-7 libjson-c5 libcurl4 libpq5 libssl3 \
+	ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 trestle \
  && useradd --system --uid 10001 --gid trestle --home-dir /var/lib/trestle \

@@ -283,8 +283,10 @@ child_exec(const struct child *c, int chan, pid_t master)
 	argv[i++] = slot;
 	argv[i++] = "--generation";
 	argv[i++] = generation;
-	argv[i++] = "--metrics-slot";
-	argv[i++] = mslot;
+	if (c->metrics_slot != METRICS_NO_SLOT) {
+		argv[i++] = "--metrics-slot";
+		argv[i++] = mslot;
+	}
 	if (spawn_env.config_path != NULL) {
 		argv[i++] = "-c";
 		argv[i++] = spawn_env.config_path;

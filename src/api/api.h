@@ -18,6 +18,7 @@ struct jwks;
 struct replay;
 struct tenant_key;
 struct api_proxy;
+struct migrations;
 
 struct api_ctx {
 	const struct conf	*cf;
@@ -29,6 +30,7 @@ struct api_ctx {
 	struct replay		*replay;	/* nonces of v2 tenant headers */
 	struct tenant_key	*tenant_key;	/* tenant_secret, for v2 */
 	struct api_proxy	*proxy;		/* api_upstream_url; NULL: PostgreSQL */
+	struct migrations	*migrations;	/* NULL in proxy mode */
 	int			 schema_ready;
 	unsigned long		 socket_inode;	/* of the api.sock this child bound */
 };

@@ -249,17 +249,17 @@ api_parse_limit(struct api_req *r, int *limit)
 
 /* A cursor is base64url("<updated_at_ms>|<uid>") without padding. */
 int
-api_parse_cursor(struct api_req *r, char after_ms[24], char after_uid[37])
+api_cursor_decode(const char *text, char after_ms[24], char after_uid[37])
 {
-	char buf[256], decoded[128], *bar, *end;
+	char decoded[128], *bar, *end;
 	long long ms;
 	long n;
 
 	strcpy(after_ms, "-1");
 	strcpy(after_uid, ZERO_UUID);
-	if (api_query_param(r, "cursor", buf, sizeof(buf)) == NULL || buf[0] == '\0')
+	if (text[0] == '\0')
 		return 0;
-	n = b64url_decode(buf, strlen(buf), (unsigned char *)decoded, sizeof(decoded) - 1);
+	n = b64url_decode(text, strlen(text), (unsigned char *)decoded, sizeof(decoded) - 1);
 	if (n < 0)
 		return -1;
 	decoded[n] = '\0';
@@ -273,6 +273,16 @@ api_parse_cursor(struct api_req *r, char after_ms[24], char after_uid[37])
 	snprintf(after_ms, 24, "%lld", ms);
 	snprintf(after_uid, 37, "%s", bar + 1);
 	return 0;
+}
+
+int
+api_parse_cursor(struct api_req *r, char after_ms[24], char after_uid[37])
+{
+	char buf[256];
+
+	if (api_query_param(r, "cursor", buf, sizeof(buf)) == NULL)
+		buf[0] = '\0';
+	return api_cursor_decode(buf, after_ms, after_uid);
 }
 
 void

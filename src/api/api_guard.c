@@ -20,6 +20,7 @@
 #include "db_pool.h"
 #include "jwt.h"
 #include "log.h"
+#include "migrations.h"
 #include "tenant.h"
 
 #define SQL_UPSERT_USER \
@@ -136,6 +137,45 @@ api_guard_resolve_user(struct api_req *r)
 		api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
 }
 
+static void api_guard_database(struct api_req *);
+
+static void
+api_guard_on_schema(void *arg)
+{
+	struct api_req *r = arg;
+
+	r->waiting = NULL;
+	r->waiting_cancel = NULL;
+	api_guard_database(r);
+}
+
+/*
+ * The guards that need PostgreSQL.  A request that comes while the schema is
+ * being applied (at start) waits for the outcome rather than fail; when the
+ * database cannot be reached it is 503 at once.
+ */
+static void
+api_guard_database(struct api_req *r)
+{
+	int guards = r->route->guards;
+
+	if ((guards & API_NEED_USER) && !r->ctx->schema_ready) {
+		if ((r->waiting = migrations_wait(r->ctx->migrations, api_guard_on_schema, r)) != NULL) {
+			r->waiting_cancel = migrations_wait_cancel;
+			return;
+		}
+		api_add_header(r, "Retry-After", "1");
+		api_reply_error(r, 503, "database unavailable: schema not yet applied");
+		return;
+	}
+	if (guards & API_NEED_SESSION)
+		api_guard_session(r);
+	else if (guards & API_NEED_USER)
+		api_guard_resolve_user(r);
+	else
+		r->route->handler(r);
+}
+
 void
 api_guard_run(struct api_req *r)
 {
@@ -154,15 +194,5 @@ api_guard_run(struct api_req *r)
 		api_reply_text(r, 401, "Unauthorized: invalid tenant headers");
 		return;
 	}
-	if ((guards & API_NEED_USER) && !r->ctx->schema_ready) {
-		api_add_header(r, "Retry-After", "1");
-		api_reply_error(r, 503, "database unavailable: schema not yet applied");
-		return;
-	}
-	if (guards & API_NEED_SESSION)
-		api_guard_session(r);
-	else if (guards & API_NEED_USER)
-		api_guard_resolve_user(r);
-	else
-		r->route->handler(r);
+	api_guard_database(r);
 }

@@ -165,14 +165,25 @@ api_reply_error(struct api_req *r, int status, const char *message)
 	api_reply_json(r, status, buf);
 }
 
-/* A database failure: 503 with Retry-After when the database is unreachable or busy. */
+/*
+ * A database failure: 503 with Retry-After when the database is unreachable
+ * or busy.  The details (libpq's message names hosts and sockets) go to the
+ * log only; the client learns which of the two it is.
+ */
 void
 api_reply_db_failure(struct api_req *r, int db_status, const char *message)
 {
 	log_cid(LOG_LEVEL_WARN, r->cid, "api: database: %s", message);
-	if (db_status == DB_QUERY_ERROR) {
+	switch (db_status) {
+	case DB_QUERY_ERROR:
 		api_reply_error(r, 500, "internal error");
 		return;
+	case DB_UNAVAILABLE:
+		message = "database unavailable";
+		break;
+	case DB_TIMEOUT:
+		message = "database busy: timed out";
+		break;
 	}
 	api_add_header(r, "Retry-After", "1");
 	api_reply_error(r, 503, message);

@@ -28,8 +28,6 @@
 /* Nonces of v2 tenant headers: 30 s of 35,000 requests a second. */
 #define API_REPLAY_CAPACITY	(1 << 20)
 
-static struct migrations *migrations;
-
 /* Until now the routes that need the database answered 503. */
 static void
 api_schema_ready(void *arg)
@@ -134,8 +132,8 @@ api_store_start(struct api_ctx *ctx)
 		return;
 	}
 	/* Neither connects yet: a database that is down at start is waited for. */
-	migrations = migrations_start(ctx->base, ctx->cf->database_url, api_schema_ready, ctx);
-	if (migrations == NULL || (ctx->pool = api_pool_new(ctx)) == NULL)
+	ctx->migrations = migrations_start(ctx->base, ctx->cf->database_url, api_schema_ready, ctx);
+	if (ctx->migrations == NULL || (ctx->pool = api_pool_new(ctx)) == NULL)
 		fatalx("api: database_url: cannot set up the PostgreSQL pool");
 	log_info("api: PostgreSQL pool of %d connections (db_pool_size), statement timeout %d ms",
 	    ctx->cf->db_pool_size, ctx->cf->db_statement_timeout_ms);
@@ -177,7 +175,7 @@ main(int argc, char **argv)
 	if (ctx.http_tcp != NULL)
 		evhttp_free(ctx.http_tcp);
 	api_http_stop(&ctx);
-	migrations_free(migrations);
+	migrations_free(ctx.migrations);
 	if (ctx.pool != NULL)
 		db_pool_free(ctx.pool);
 	api_proxy_free(ctx.proxy);

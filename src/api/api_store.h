@@ -46,6 +46,8 @@ void	api_reply_parent_missing(struct api_req *, const char *kind, const char *ui
 json_object *api_json_object(const char *text, size_t len);
 int	api_parse_limit(struct api_req *, int *limit);
 int	api_parse_cursor(struct api_req *, char after_ms[24], char after_uid[37]);
+/* The cursor parameter's value ("": none) to its position; -1 when it is not a cursor. */
+int	api_cursor_decode(const char *text, char after_ms[24], char after_uid[37]);
 void	api_append_cursor(struct evbuffer *, const char *ms, const char *uid);
 
 /* api_rules.c */

@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,14 +69,39 @@ static const char migrations_sql[] =
 	    "ON trestle_sync_session (expires_at); "
 	"END $migrate$";
 
+struct migrations_wait {
+	TAILQ_ENTRY(migrations_wait) entry;
+	struct migrations	*m;
+	void			(*cb)(void *);
+	void			*arg;
+};
+
 struct migrations {
 	struct db_pool	*pool;
-	struct db_query	*query;
+	struct db_query	*query;		/* the attempt under way */
+	TAILQ_HEAD(, migrations_wait) waiters;
 	struct event	*retry;
 	void		(*done)(void *);
 	void		*arg;
 	int		 failures;
 };
+
+/* One at a time: a waiter's cb may cancel another waiter. */
+static void
+migrations_wake(struct migrations *m)
+{
+	struct migrations_wait *w;
+	void (*cb)(void *);
+	void *arg;
+
+	while ((w = TAILQ_FIRST(&m->waiters)) != NULL) {
+		TAILQ_REMOVE(&m->waiters, w, entry);
+		cb = w->cb;
+		arg = w->arg;
+		free(w);
+		cb(arg);
+	}
+}
 
 static void
 migrations_on_result(enum db_status status, const PGresult *res, const char *sqlstate,
@@ -91,6 +118,7 @@ migrations_on_result(enum db_status status, const PGresult *res, const char *sql
 		log_info("migrations: the schema is up to date");
 		m->pool = NULL;
 		m->done(m->arg);
+		migrations_wake(m);
 		db_pool_free(pool);	/* its one connection is no longer needed */
 		return;
 	}
@@ -101,6 +129,7 @@ migrations_on_result(enum db_status status, const PGresult *res, const char *sql
 	else
 		log_debug("migrations: still cannot apply the schema: %s", message);
 	evtimer_add(m->retry, &again);
+	migrations_wake(m);
 }
 
 static void
@@ -133,6 +162,7 @@ migrations_start(struct event_base *base, const char *conninfo, void (*done)(voi
 		fatal("migrations_start");
 	m->done = done;
 	m->arg = arg;
+	TAILQ_INIT(&m->waiters);
 	if ((m->pool = db_pool_new(base, &opts)) == NULL ||
 	    (m->retry = evtimer_new(base, migrations_try, m)) == NULL) {
 		migrations_free(m);
@@ -142,11 +172,40 @@ migrations_start(struct event_base *base, const char *conninfo, void (*done)(voi
 	return m;
 }
 
+struct migrations_wait *
+migrations_wait(struct migrations *m, void (*cb)(void *), void *arg)
+{
+	struct migrations_wait *w;
+
+	if (m == NULL || m->query == NULL)
+		return NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("migrations_wait");
+	w->m = m;
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&m->waiters, w, entry);
+	return w;
+}
+
+void
+migrations_wait_cancel(void *wait)
+{
+	struct migrations_wait *w = wait;
+
+	TAILQ_REMOVE(&w->m->waiters, w, entry);
+	free(w);
+}
+
 void
 migrations_free(struct migrations *m)
 {
+	struct migrations_wait *w;
+
 	if (m == NULL)
 		return;
+	while ((w = TAILQ_FIRST(&m->waiters)) != NULL)
+		migrations_wait_cancel(w);
 	db_query_cancel(m->query);
 	if (m->pool != NULL)
 		db_pool_free(m->pool);

@@ -47,6 +47,9 @@ void	metrics_set_generation(unsigned);
 /* A child's side: map the region from SHM_CHILD_FD and own slot; 0, or -1 (metrics off). */
 int	metrics_attach(int slot);
 
+/* Monotonic microseconds, to time what is counted. */
+int64_t	metrics_now_us(void);
+
 /* Counting, in the process that owns a slot; no-ops when metrics are off. */
 void	metrics_count_request(const char *method, int status, int64_t latency_us);
 void	metrics_count_tool(const char *tool, enum metrics_tool_outcome, int64_t latency_us);

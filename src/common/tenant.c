@@ -28,14 +28,15 @@ tenant_v1_sign(const char *secret, const char *tenant_id, const char *timestamp,
 {
 	unsigned char mac[32];
 	unsigned int maclen = sizeof(mac);
-	char msg[512];
+	char *msg;
 	int n;
 
-	n = snprintf(msg, sizeof(msg), "%s:%s", tenant_id, timestamp);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		n = 0;
+	/* The whole message, however long: a cut one would be the MAC of another message. */
+	if ((n = asprintf(&msg, "%s:%s", tenant_id, timestamp)) == -1)
+		abort();	/* no memory: no signature may go out */
 	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg, (size_t)n,
 	    mac, &maclen);
+	free(msg);
 	hex_encode(mac, sizeof(mac), signature);
 }
 

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -39,7 +38,6 @@ static struct {
 	int64_t		 last_us;	/* a request began or ended */
 } observe;
 
-static int64_t	observe_now_us(void);
 static void	observe_cid(struct evhttp_request *);
 static void	observe_complete(struct evhttp_request *, void *);
 static void	observe_log(struct evhttp_request *, const char *, int, int64_t);
@@ -47,15 +45,6 @@ static void	observe_sessions(struct evhttp_request *, int);
 static void	observe_metrics(struct evhttp_request *);
 static void	observe_gauges_cb(evutil_socket_t, short, void *);
 static const char *observe_method(enum evhttp_cmd_type);
-
-static int64_t
-observe_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static const char *
 observe_method(enum evhttp_cmd_type cmd)
@@ -101,7 +90,7 @@ observe_request(struct worker *w, struct evhttp_request *req)
 	char start[32];
 
 	observe.w = w;
-	observe.last_us = observe_now_us();
+	observe.last_us = metrics_now_us();
 	observe.open++;
 	snprintf(start, sizeof(start), "%" PRId64, observe.last_us);
 	evhttp_remove_header(in, OBSERVE_START_HEADER);
@@ -125,7 +114,7 @@ observe_complete(struct evhttp_request *req, void *arg)
 	const char *start = evhttp_find_header(in, OBSERVE_START_HEADER);
 	const char *method = observe_method(evhttp_request_get_command(req));
 	int status = evhttp_request_get_response_code(req);
-	int64_t now = observe_now_us(), took;
+	int64_t now = metrics_now_us(), took;
 
 	(void)arg;
 	observe.open--;
@@ -219,7 +208,7 @@ observe_start(struct worker *w)
 	struct timeval tv = { OBSERVE_GAUGE_SEC, 0 };
 
 	observe.w = w;
-	observe.last_us = observe_now_us();
+	observe.last_us = metrics_now_us();
 	observe.ev_gauges = event_new(w->base, -1, EV_PERSIST, observe_gauges_cb, w);
 	if (observe.ev_gauges == NULL || event_add(observe.ev_gauges, &tv) == -1)
 		fatalx("observe_start: cannot arm the timer");
@@ -243,7 +232,7 @@ observe_drain(void)
 long
 observe_quiet_ms(void)
 {
-	return (long)((observe_now_us() - observe.last_us) / 1000);
+	return (long)((metrics_now_us() - observe.last_us) / 1000);
 }
 
 int

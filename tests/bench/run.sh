@@ -8,8 +8,9 @@
 #
 # It starts a private PostgreSQL (tuned for the run: bigger shared_buffers,
 # enough connections) and trestled with `workers` = the number of cores,
-# loads notes with one INSERT ... SELECT generate_series, and runs each phase
-# after a warm-up of the same load:
+# loads notes with one INSERT ... SELECT generate_series (then VACUUM ANALYZE
+# and CHECKPOINT, so that no background work of the load falls into a phase),
+# and runs each phase after a warm-up of the same load:
 #
 #	pgbench_select	pgbench -S, prepared, as many clients as wrk has connections
 #	healthz		GET /healthz (wrk): the HTTP ceiling of trestle itself
@@ -25,6 +26,9 @@
 #			BENCH_MEMORY_CALLS get_note calls
 #	create_note	tools/call create_note (wrk), and its ceiling: pgbench running
 #			insert_note.sql, the same single-row insert transaction
+#
+# Before it starts, it reports how idle the CPUs are (machine_idle_pct): other
+# programs running on the machine lower every figure and add noise.
 #
 # Every request is a real MCP request (session, protocol version and bearer
 # token headers; mcp.lua), and every answer is checked: a phase that saw any
@@ -180,8 +184,23 @@ load_notes() {
 				'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
 			'sync', jsonb_build_object('version', 1, 'isDeleted', false))
 		FROM (SELECT i, ('00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid AS u,
-			1700000000000 + i AS ms FROM generate_series($2, $3) i) s;
-		ANALYZE note" >/dev/null
+			1700000000000 + i AS ms FROM generate_series($2, $3) i) s" >/dev/null
+	# Settle now what autovacuum, the first readers (hint bits) and the
+	# checkpointer would otherwise do during the next phases.
+	pg_sql "VACUUM ANALYZE note" && pg_sql "CHECKPOINT"
+}
+
+# The share of the CPUs left idle over one second, in percent: what other
+# programs leave of the machine's ceilings.
+cpu_idle_pct() {
+	local a b
+
+	a=($(head -n 1 /proc/stat))
+	sleep 1
+	b=($(head -n 1 /proc/stat))
+	awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN { n = split(a, x); split(b, y); t = 0
+		for (i = 2; i <= n; i++) t += y[i] - x[i]
+		printf "%.0f", t > 0 ? 100 * ((y[5] - x[5]) + (y[6] - x[6])) / t : 0 }'
 }
 
 # The app_user row of SUB, made the way the API child makes it.
@@ -447,6 +466,10 @@ for tool in wrk pgbench; do
 done
 say "trestle benchmark: $CORES cores, $WORKERS workers, $CONNS connections," \
 	"${SECONDS_PHASE} s a phase after ${WARMUP} s of warm-up$([ "$smoke" = 1 ] && echo ", smoke mode")"
+idle=$(cpu_idle_pct)
+figure machine_idle_pct "$idle" % 0 "CPU idle before the run"
+[ "$idle" -ge 90 ] || say "warning: only $idle % of the CPUs idle before the run:" \
+	"other programs share the machine, the figures will be low and noisy"
 bench_pg_start
 write_conf "workers = $WORKERS" "db_pool_size = $DB_POOL" "log_level = $LOG_LEVEL" \
 	"state_dir = $T/state" "api_rate_limit = off"

@@ -318,8 +318,29 @@ is "$HTTP_STATUS $(http_header x-sync-epoch) $(jb 'del(.correlation_id)')" \
 	'409 1 {"error":"epoch_mismatch","epoch":1}' "an old epoch is 409 with the server's epoch"
 is "$(http_header x-ratelimit-limit)" 600 "after the rate limit step"
 API_SESSION=$NOBODY api_req GET /v1/notes
-is "$HTTP_STATUS" 428 "an unknown sync session is 428"
+err_is 428 "sync session required: create one with POST /v1/sync/sessions" "an unknown sync session is 428"
 is "$(http_header x-ratelimit-limit)" "" "before the rate limit step"
+API_SESSION= api_req GET /v1/notes
+err_is 428 "sync session required: create one with POST /v1/sync/sessions" "no sync session is 428"
+
+# A session lives 30 minutes: one that expired is as good as none.
+OLD_SESSION=$API_SESSION
+api_req GET "/v1/sync/sessions/$OLD_SESSION"
+is "$HTTP_STATUS $(jb '[.id, .epoch]')" "200 [\"$OLD_SESSION\",1]" "GET /v1/sync/sessions/{id} while it lives"
+pg_sql "UPDATE trestle_sync_session SET expires_at = now() - interval '1 second' WHERE id = '$OLD_SESSION'"
+api_req GET /v1/notes
+err_is 428 "sync session required: create one with POST /v1/sync/sessions" "an expired sync session is 428"
+api_req GET "/v1/sync/sessions/$OLD_SESSION"
+is "$HTTP_STATUS $HTTP_BODY" "404 session not found or expired" "GET of an expired session is 404"
+api_req DELETE "/v1/sync/sessions/$OLD_SESSION"
+is "$HTTP_STATUS $HTTP_BODY" "404 session not found or expired" "DELETE of an expired session is 404"
+api_session || bail "a new session"
+api_req DELETE "/v1/sync/sessions/$API_SESSION"
+is "$HTTP_STATUS $HTTP_BODY" "204 " "DELETE of a live session is 204, no body"
+is "$(pg_sql "SELECT count(*) FROM trestle_sync_session WHERE id = '$API_SESSION'")" 0 "its row is gone"
+api_req GET /v1/notes
+is "$HTTP_STATUS" 428 "and it no longer opens the entity routes"
+api_session || bail "another session"
 api_req GET /v1/widgets
 err_is 404 "not found" "an unknown entity is 404"
 api_req POST /v1/notes/$NOBODY

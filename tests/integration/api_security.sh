@@ -69,6 +69,9 @@ API_SUB=user-b API_SESSION=$A_SESSION api_req GET /v1/notes
 err_is 403 "forbidden" "user-a's sync session is 403 for user-b"
 API_SUB=user-b api_req GET "/v1/sync/sessions/$A_SESSION"
 is "$HTTP_STATUS $HTTP_BODY" "403 forbidden" "user-b cannot look at user-a's session"
+API_SUB=user-b api_req DELETE "/v1/sync/sessions/$A_SESSION"
+is "$HTTP_STATUS $HTTP_BODY" "403 forbidden" "nor end it"
+is "$(pg_sql "SELECT count(*) FROM trestle_sync_session WHERE id = '$A_SESSION'")" 1 "user-a's session is still there"
 
 #
 # tokens that are not good enough: 401, and no user or row for them

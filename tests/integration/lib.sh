@@ -21,6 +21,7 @@
 # Waiting:	wait_for [-t SECONDS] CMD [ARG...]	(polls; 0 when CMD succeeded in time)
 #		pid_alive PID, child_pids PID
 # PostgreSQL:	pg_start, pg_stop, pg_sql SQL	($PG_HOST is the socket directory)
+#		pg_down, pg_up	(stop fast and start again the same cluster)
 # trestled:	free_port, write_conf [LINE...], trestled_start, trestled_stop
 #		($PORT, $TRESTLED_PID, $MCP_URL, $TOKEN for "user-a", $TOKEN_B for "user-b",
 #		$TENANT_ID, $TENANT_SECRET, $JWT_SECRET, $API_SOCK)
@@ -349,13 +350,24 @@ pg_start() {
 	mkdir -p "$PG_HOST" && cp -a "$PG_TEMPLATE" "$PG_HOST/data" &&
 		chown -R "$(_pg_user)" "$PG_HOST" && chmod 700 "$PG_HOST/data" ||
 		bail "PostgreSQL data directory"
+	pg_up || bail "PostgreSQL started"
+}
+
+# pg_up: start the cluster pg_start made (again, after pg_down); non-zero (after a diag) on failure.
+pg_up() {
 	if ! _as_pg "$PG_BIN/pg_ctl" -D "$PG_HOST/data" -l "$PG_HOST/postgresql.log" -w -t 30 \
 		-o "-c listen_addresses='' -k $PG_HOST -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB" \
 		start >/dev/null; then
-		diag "$(cat "$PG_HOST/postgresql.log" 2>/dev/null)"
-		bail "PostgreSQL started"
+		diag "$(tail -n 20 "$PG_HOST/postgresql.log" 2>/dev/null)"
+		return 1
 	fi
 	PG_STARTED=1
+}
+
+# pg_down: a fast shutdown, as an administrator's (clients are disconnected); the data stays.
+pg_down() {
+	_as_pg "$PG_BIN/pg_ctl" -D "$PG_HOST/data" -m fast -w stop >/dev/null
+	PG_STARTED=
 }
 
 pg_stop() {

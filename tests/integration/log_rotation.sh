@@ -57,9 +57,10 @@ is "$?" 0 "every line of every access file is whole JSON"
 jq -r 'select(.type == "access") | .correlation_id' "$T/all-access" | grep '^rot-' | sort >"$T/cids"
 is "$(wc -l <"$T/cids")" "$sent" "every request is in the access logs ($sent)"
 is "$(uniq -d "$T/cids" | wc -l)" 0 "and none twice"
-is "$(jq -r 'select(.correlation_id == "rot-0-0") | "\(.method) \(.path) \(.status)"' "$T/all-access")" \
+cid=$(head -n 1 "$T/cids")
+is "$(jq -r --arg c "$cid" 'select(.correlation_id == $c) | "\(.method) \(.path) \(.status)"' "$T/all-access")" \
 	"POST /mcp 200" "an access line has the method, the path and the status"
-like "$(grep -m1 '"rot-0-0"' "$T/all-access")" \
+like "$(grep -m1 "\"$cid\"" "$T/all-access")" \
 	'^\{"time":"[0-9T:.-]+Z","level":"info","role":"worker","pid":[0-9]+,"type":"access",.*"duration_ms":[0-9.]+' \
 	"with time, level, role, pid and duration"
 unlike "$(cat "$T/trestle.log")" '"type":"access"' "no access line went to the main log"
