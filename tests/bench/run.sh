@@ -200,7 +200,7 @@ cpu_idle_pct() {
 	b=($(head -n 1 /proc/stat))
 	awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN { n = split(a, x); split(b, y); t = 0
 		for (i = 2; i <= n; i++) t += y[i] - x[i]
-		printf "%.0f", t > 0 ? 100 * ((y[5] - x[5]) + (y[6] - x[6])) / t : 0 }'
+		printf "%.0f", (t > 0 ? 100 * ((y[5] - x[5]) + (y[6] - x[6])) / t : 0) }'
 }
 
 # The app_user row of SUB, made the way the API child makes it.
