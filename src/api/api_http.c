@@ -41,9 +41,11 @@ static const struct api_entity api_entities[] = {
 #define GUARDS_STATE_ROUTES	(API_NEED_USER | API_NEED_TENANT | API_NEED_SESSION)
 
 static void api_healthz(struct api_req *);
+static void api_readyz(struct api_req *);
 
 static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,	"/healthz",			0,			api_healthz },
+	{ EVHTTP_REQ_GET,	"/readyz",			0,			api_readyz },
 	{ EVHTTP_REQ_POST,	"/v1/sync/sessions",		GUARDS_SESSION_ROUTES,	api_sessions_create },
 	{ EVHTTP_REQ_GET,	"/v1/sync/sessions/{id}",	GUARDS_SESSION_ROUTES,	api_sessions_get },
 	{ EVHTTP_REQ_DELETE,	"/v1/sync/sessions/{id}",	GUARDS_SESSION_ROUTES,	api_sessions_delete },
@@ -210,6 +212,18 @@ static void
 api_healthz(struct api_req *r)
 {
 	api_reply_text(r, 200, "ok");
+}
+
+/* Ready once the schema is applied: until then the database routes answer 503. */
+static void
+api_readyz(struct api_req *r)
+{
+	if (r->ctx->schema_ready || r->ctx->proxy != NULL) {
+		api_reply_text(r, 200, "ready");
+		return;
+	}
+	api_add_header(r, "Retry-After", "1");
+	api_reply_text(r, 503, "not ready: database schema not yet applied");
 }
 
 static const struct api_entity *

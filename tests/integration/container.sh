@@ -10,7 +10,7 @@
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
-DOCKERFILE=$TRESTLE_SRCDIR/Dockerfile
+DOCKERFILE=$TRESTLE_SRCDIR/etc/container/Dockerfile
 RUN_AS=nobody
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (unshare --pid, setpriv)"

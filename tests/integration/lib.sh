@@ -439,9 +439,10 @@ write_conf() {
 	} >"$T/trestle.conf"
 }
 
+# Serving: a worker answers /healthz and the API child has applied its schema.
 _healthy() {
 	curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz" 2>/dev/null &&
-		[ -S "$API_SOCK" ]
+		curl -fsS -o /dev/null --max-time 2 --unix-socket "$API_SOCK" http://api/readyz 2>/dev/null
 }
 
 _trestled_gone() {
