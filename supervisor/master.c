@@ -38,7 +38,7 @@
 #include "reload.h"
 #include "shm_metrics.h"
 
-#define MASTER_DEFAULT_CONFIG		SYSCONFDIR "/trestle.conf"
+#define MASTER_DEFAULT_CONFIG		SYSCONFDIR "/trestle/trestle.conf"
 #define MASTER_EXIT_USAGE		64	/* EX_USAGE */
 #define MASTER_TICK_MS			1000
 

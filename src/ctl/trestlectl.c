@@ -62,7 +62,7 @@ ctl_usage(FILE *fp)
 	    "  check            check the configuration (trestled -t)\n"
 	    "options:\n"
 	    "  -c FILE    the configuration, which names the control socket\n"
-	    "             (default %s/trestle.conf if it exists, else TRESTLE_*)\n"
+	    "             (default %s/trestle/trestle.conf if it exists, else TRESTLE_*)\n"
 	    "  -s SOCKET  the control socket itself\n"
 	    "  -h         this help\n"
 	    "  -V         the version\n"
@@ -74,7 +74,7 @@ ctl_default_config(void)
 {
 	static char path[4096];
 
-	snprintf(path, sizeof(path), "%s/trestle.conf", SYSCONFDIR);
+	snprintf(path, sizeof(path), "%s/trestle/trestle.conf", SYSCONFDIR);
 	return access(path, F_OK) == 0 ? path : NULL;
 }
 
