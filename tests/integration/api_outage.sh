@@ -37,13 +37,15 @@ write_conf "db_pool_size = 4" "db_statement_timeout_ms = 1000"
 #
 # PostgreSQL down when the API child starts
 #
-trestled_start
+TRESTLED_WAIT=socket trestled_start
 API_PID=$(api_child_pid)
 ok "the API child runs (pid $API_PID)" test -n "$API_PID"
 api_req POST /v1/sync/sessions
 is503 "a session with PostgreSQL down"
 status=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$API_SOCK" http://api/healthz)
 is "$status" 200 "/healthz still answers"
+status=$(curl -s -o "$T/readyz" -w '%{http_code}' --unix-socket "$API_SOCK" http://api/readyz)
+is "$status $(cat "$T/readyz")" "503 not ready: database schema not yet applied" "/readyz says why it is not ready"
 sleep 2.5	# a few of the schema's retries, once a second
 api_req GET /v1/sync/state -H "X-Sync-Session: 00000000-0000-4000-8000-000000000000"
 is503 "2.5 s later"
@@ -60,6 +62,8 @@ session_opened() { api_session 2>/dev/null; }
 ok "once PostgreSQL is up, requests succeed without a restart" wait_for -t 15 session_opened
 is "$(api_child_pid)" "$API_PID" "the same API child"
 is "$(grep -c 'migrations: the schema is up to date' "$T/trestle.log")" 1 "it applied the schema itself"
+status=$(curl -s -o "$T/readyz" -w '%{http_code}' --unix-socket "$API_SOCK" http://api/readyz)
+is "$status $(cat "$T/readyz")" "200 ready" "/readyz: ready"
 is "$(pg_sql "SELECT count(*) FROM pg_tables WHERE tablename IN ('app_user', 'note', 'task', 'comment', 'chat', 'chat_message', 'owner_state', 'trestle_sync_session')")" \
 	8 "every table is there"
 

@@ -439,10 +439,16 @@ write_conf() {
 	} >"$T/trestle.conf"
 }
 
-# Serving: a worker answers /healthz and the API child has applied its schema.
+# Serving: a worker answers /healthz and the API child has applied its schema
+# (TRESTLED_WAIT=socket trestled_start: only that the API child's socket
+# exists, for a test that starts it without a database).
 _healthy() {
-	curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz" 2>/dev/null &&
+	curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz" 2>/dev/null || return 1
+	if [ "${TRESTLED_WAIT:-schema}" = socket ]; then
+		[ -S "$API_SOCK" ]
+	else
 		curl -fsS -o /dev/null --max-time 2 --unix-socket "$API_SOCK" http://api/readyz 2>/dev/null
+	fi
 }
 
 _trestled_gone() {
