@@ -16,6 +16,7 @@
 #include "exchange.h"
 #include "log.h"
 #include "observe.h"
+#include "shm_metrics.h"
 #include "worker.h"
 
 #define DRAIN_POLL_MS		20
@@ -27,6 +28,7 @@ static struct {
 	struct worker	*w;
 	struct event	*ev_poll;
 	int64_t		 deadline_polls;
+	int64_t		 busy_us;	/* a request was last seen in flight */
 	void		(*done)(struct worker *);
 } drain;
 
@@ -57,12 +59,25 @@ drain_stop_accepting(struct worker *w)
 		evhttp_del_accept_socket(w->http, b.bound[i]);
 }
 
+/*
+ * A reply queued but not yet written still counts as open; it is an orphan
+ * (its client gone) only when nothing has happened for DRAIN_ORPHAN_MS since
+ * its request was last seen in flight, not since that request began.
+ */
 static int
 drain_idle(struct worker *w)
 {
 	long quiet = observe_quiet_ms();
+	long since_busy;
 
-	if (!TAILQ_EMPTY(&w->requests) || quiet < DRAIN_QUIET_MS)
+	if (!TAILQ_EMPTY(&w->requests)) {
+		drain.busy_us = metrics_now_us();
+		return 0;
+	}
+	since_busy = (long)((metrics_now_us() - drain.busy_us) / 1000);
+	if (since_busy < quiet)
+		quiet = since_busy;
+	if (quiet < DRAIN_QUIET_MS)
 		return 0;
 	return observe_open_requests() <= 0 || quiet >= DRAIN_ORPHAN_MS;
 }
@@ -93,6 +108,7 @@ drain_start(struct worker *w, int timeout_sec, void (*done)(struct worker *))
 	drain.w = w;
 	drain.done = done;
 	drain.deadline_polls = (int64_t)timeout_sec * 1000 / DRAIN_POLL_MS;
+	drain.busy_us = metrics_now_us();
 	drain_stop_accepting(w);
 	observe_drain();
 	log_info("worker: draining: no longer accepting; finishing the requests in flight");

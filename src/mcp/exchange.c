@@ -13,7 +13,9 @@
 #include <event2/http.h>
 #include <json-c/json.h>
 
+#include "codec.h"
 #include "exchange.h"
+#include "observe.h"
 #include "log.h"
 #include "sse.h"
 #include "worker.h"
@@ -485,4 +487,20 @@ exchange_on_close(struct evhttp_connection *evcon, void *arg)
 		mcp_request_free(r);
 	}
 	exchange_free(ex);
+}
+
+/* The request's correlation id (observe.c gives every HTTP request one), so that the access,
+ * audit and API child's lines of one call share it; written into cid (40 bytes). */
+void
+mcp_request_correlation_id(const struct mcp_request *r, char cid[40])
+{
+	const char *given = NULL;
+
+	if (r->ex->req != NULL)
+		given = evhttp_find_header(evhttp_request_get_input_headers(r->ex->req),
+		    OBSERVE_CID_HEADER);
+	if (given != NULL && strlen(given) < 40)
+		strcpy(cid, given);
+	else
+		uuid_generate(cid);
 }

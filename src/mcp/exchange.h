@@ -54,6 +54,8 @@ struct mcp_request {
 
 TAILQ_HEAD(mcp_request_list, mcp_request);
 
+void	mcp_request_correlation_id(const struct mcp_request *, char cid[40]);
+
 /* version: the protocol version the exchange speaks; session NULL only for initialize. */
 struct exchange	*exchange_new(struct worker *, struct evhttp_request *, const char *subject,
 		    const struct mcp_session *, const char *version, int batch);

@@ -7,9 +7,9 @@
 
 #include "audit.h"
 #include "backend.h"
-#include "codec.h"
 #include "exchange.h"
 #include "log.h"
+#include "shm_metrics.h"
 #include "tool_call.h"
 #include "tools.h"
 #include "worker.h"
@@ -21,6 +21,7 @@ struct tool_call {
 	const struct tool	*tool;
 	json_object		*args;		/* validated */
 	char			 cid[40];
+	int64_t			 started_us;
 };
 
 /* The audit line of a write tool's call; answer is the API child's item, or NULL. */
@@ -55,6 +56,8 @@ tool_call_on_answer(const struct api_response *resp, void *arg)
 		    resp->status == 0 ? resp->error : "server error");
 	tool_call_audit(r, c->tool, c->args, answer, audit_outcome(resp->status), resp->status,
 	    c->cid);
+	metrics_count_tool(c->tool->name, resp->status >= 200 && resp->status <= 299 ?
+	    METRICS_TOOL_OK : METRICS_TOOL_ERROR, metrics_now_us() - c->started_us);
 	json_object_put(answer);
 	tool_call_free(c);
 	mcp_reply(r, result);
@@ -69,6 +72,7 @@ tool_call_cancel(struct mcp_request *r)
 
 	log_cid(LOG_LEVEL_INFO, c->cid, "worker: %s: cancelled", c->tool->name);
 	tool_call_audit(r, c->tool, c->args, NULL, "cancelled", 0, c->cid);
+	metrics_count_tool(c->tool->name, METRICS_TOOL_CANCELLED, metrics_now_us() - c->started_us);
 	backend_call_cancel(c->backend);
 	tool_call_free(c);
 }
@@ -94,9 +98,10 @@ tool_call_start(struct mcp_request *r, const char *name, json_object *args)
 	if (tool == NULL)
 		return -1;
 	if ((valid = tool_validate(tool, args, err, sizeof(err))) == NULL) {
-		uuid_generate(cid);
+		mcp_request_correlation_id(r, cid);
 		tool_call_audit(r, tool, json_object_is_type(args, json_type_object) ? args : NULL,
 		    NULL, "invalid_arguments", 0, cid);
+		metrics_count_tool(tool->name, METRICS_TOOL_ERROR, 0);
 		tool_call_reply_error(r, err);
 		return 0;
 	}
@@ -106,7 +111,8 @@ tool_call_start(struct mcp_request *r, const char *name, json_object *args)
 	c->r = r;
 	c->tool = tool;
 	c->args = valid;
-	uuid_generate(c->cid);
+	c->started_us = metrics_now_us();
+	mcp_request_correlation_id(r, c->cid);
 	r->data = c;
 	r->on_cancel = tool_call_cancel;
 	c->backend = backend_send(r->w->backend, &(struct backend_request){ .subject = r->subject,

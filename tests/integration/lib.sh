@@ -426,6 +426,7 @@ write_conf() {
 		echo "listen = 127.0.0.1:$PORT"
 		echo "workers = 2"
 		echo "runtime_dir = $T/run"
+		echo "state_dir = $T/state"
 		echo "database_url = \"$DATABASE_URL\""
 		echo "tenant_id = $TENANT_ID"
 		echo "tenant_secret = $TENANT_SECRET"

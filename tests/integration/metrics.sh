@@ -68,13 +68,17 @@ pool_ready() {
 ok "the pool size is published" wait_for -t 5 pool_ready
 mcp_post "$SESSION" '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"create_note","arguments":{"title":"m","content":"n"}}}'
 is "$(jq -r .result.isError <<<"$HTTP_JSON")" false "a tool call"
+mcp_post "$SESSION" '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"get_note","arguments":{"uid":"00000000-0000-4000-8000-000000000000"}}}'
+is "$(jq -r .result.isError <<<"$HTTP_JSON")" true "a tool call that fails"
+is "$(metric 'trestle_tool_calls_total{tool="create_note",outcome="ok"}') $(metric 'trestle_tool_calls_total{tool="get_note",outcome="error"}')" \
+	"1 1" "tool calls are counted by tool and outcome"
 served() {
 	[ "$(metric 'trestle_db_queries_total{result="served"}')" -gt 0 ]
 }
 ok "database queries are counted" wait_for -t 5 served
 
 before=$(posts_ok)
-is "$before" $((base + 1501)) "the tool call's POST is counted too"
+is "$before" $((base + 1502)) "the tool calls' POSTs are counted too"
 "$TRESTLECTL" -c "$T/trestle.conf" reload >/dev/null
 is "$?" 0 "a reload"
 is "$(metric 'trestle_reloads_total{result="ok"}')" 1 "is counted"
