@@ -301,7 +301,7 @@ api_on_listed(enum db_status status, const PGresult *res, const char *sqlstate,
 {
 	struct api_req *r = arg;
 	struct evbuffer *out;
-	int limit, rows;
+	int rows;
 
 	(void)sqlstate;
 	r->pending = NULL;
@@ -309,8 +309,7 @@ api_on_listed(enum db_status status, const PGresult *res, const char *sqlstate,
 		api_reply_db_failure(r, status, message);
 		return;
 	}
-	api_parse_limit(r, &limit);
-	rows = PQntuples(res) > limit ? limit : PQntuples(res);
+	rows = PQntuples(res);
 	out = evbuffer_new();
 	evbuffer_add_printf(out, "{\"items\":[");
 	for (int i = 0; i < rows; i++) {
@@ -319,7 +318,11 @@ api_on_listed(enum db_status status, const PGresult *res, const char *sqlstate,
 		api_item_append(out, res, i, 0);
 	}
 	evbuffer_add(out, "]", 1);
-	if (PQntuples(res) > limit)
+	/*
+	 * As the reference does: every non-empty page names the next one, and the
+	 * list ends with an empty page, so clients that page until an empty page work.
+	 */
+	if (rows > 0)
 		api_append_cursor(out, PQgetvalue(res, rows - 1, 2), PQgetvalue(res, rows - 1, 0));
 	evbuffer_add(out, "}", 1);
 	api_reply_json_buffer(r, 200, out);
@@ -341,8 +344,7 @@ api_entity_list(struct api_req *r)
 		api_reply_error(r, 400, "invalid cursor");
 		return;
 	}
-	/* One more than asked, to learn whether a next page exists. */
-	snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
+	snprintf(limit_text, sizeof(limit_text), "%d", limit);
 	params[0] = r->owner_id;
 	params[1] = api_include_deleted(r) ? "true" : "false";
 	params[2] = after_ms;

@@ -196,9 +196,9 @@ static const struct tool_entity ent_messages = { "chat_messages", "chat message"
 #define COMMON_TOOLS(E, S, P, N, NS, T, TS) \
 	{ "list_" P, "List " NS, \
 	  "List the user's " NS ", oldest change first, one page at a time. Each item has its " \
-	  "uid, version, updatedAt and payload (the stored fields). When the answer has " \
-	  "nextCursor, pass it as cursor to read the next page; without it, this was the last " \
-	  "page.", TOOL_LIST, &E, list_params, RO }, \
+	  "uid, version, updatedAt and payload (the stored fields). Pass the answer's " \
+	  "nextCursor as cursor to read the next page; a page with no items is the end.", \
+	  TOOL_LIST, &E, list_params, RO }, \
 	{ "get_" S, "Get a " N, \
 	  "Get one " N " by its uid, with its current version (pass it as if_match to update " \
 	  "safely). A deleted " N " is reported as deleted unless include_deleted is true.", \

@@ -223,10 +223,12 @@ run_wrk() {
 	threads=$((conns < CORES ? conns : CORES))
 	[ "$op" = list_notes ] && threads=$conns	# one connection a thread: one cursor each
 	rm -rf "$done_dir" && mkdir -p "$done_dir"
-	env BENCH_OP="$op" BENCH_TOKEN="$TOKEN" BENCH_SESSION="$SESSION" BENCH_DONE_DIR="$done_dir" "$@" \
+	# In a process group of its own, which the cleanup ends if the run is stopped.
+	_spawn_group env BENCH_OP="$op" BENCH_TOKEN="$TOKEN" BENCH_SESSION="$SESSION" \
+		BENCH_DONE_DIR="$done_dir" "$@" \
 		wrk -t "$threads" -c "$conns" -d "${secs}s" --timeout 10s -s "$here/mcp.lua" \
-		"http://127.0.0.1:$PORT/" >"$T/wrk.out" 2>&1 &
-	pid=$!
+		"http://127.0.0.1:$PORT/" >"$T/wrk.out" 2>&1
+	pid=$_bg_pid
 	if [[ " $* " == *" BENCH_MAX_REQUESTS="* ]]; then
 		while pid_alive "$pid" && [ "$(compgen -G "$done_dir/thread-*" | wc -l)" -lt "$threads" ]; do
 			sleep 0.2

@@ -182,18 +182,20 @@ for i in 1 2 3 4 5; do
 	api_req POST /v1/tasks --data-binary "{\"title\":\"t$i\"}"
 done
 expected=$(pg_sql "SELECT string_agg(uid::text, ',' ORDER BY updated_at_ms, uid) FROM task")
-got= cursor= pages=0
+got= cursor= pages=0 last=
 while :; do
 	api_req GET "/v1/tasks?limit=2${cursor:+&cursor=$cursor}"
 	[ "$HTTP_STATUS" = 200 ] || break
 	pages=$((pages + 1))
+	[ "$(jb '.items | length')" -gt 0 ] || { last=$(jb -c .); break; }
 	got+=$(jb -r '[.items[].uid] | join(",")'),
 	cursor=$(jb -r '.nextCursor // empty')
 	[ -n "$cursor" ] || break
 	[ "$pages" -lt 10 ] || break
 done
 is "${got%,}" "$expected" "pages of 2 list every task once, by (updated_at_ms, uid)"
-is "$pages" 3 "in 3 pages, the last without nextCursor"
+is "$pages" 4 "in 3 pages and an empty one, as the reference pages"
+is "$last" '{"items":[]}' "the empty page has no nextCursor"
 raw=$(pg_sql "SELECT updated_at_ms || '|' || uid FROM task ORDER BY updated_at_ms, uid LIMIT 1 OFFSET 1")
 api_req GET "/v1/tasks?limit=2"
 is "$(jb -r .nextCursor)" "$(printf %s "$raw" | b64url)" "the cursor is base64url(\"<ms>|<uid>\") without padding"

@@ -46,8 +46,12 @@ is "$(jq -c '[.id, .result.isError, .result.structuredContent.uid, .result.struc
 	"[4,false,\"$UID_\",1,\"Groceries\"]" "get_note returns the same note"
 
 mcp_post "$SESSION" '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"list_notes","arguments":{"limit":10}}}'
-is "$(jq -c '[.id, .result.isError, [.result.structuredContent.items[].uid], .result.structuredContent.nextCursor]' <<<"$HTTP_JSON")" \
-	"[5,false,[\"$UID_\"],null]" "list_notes lists exactly that note, no next page"
+is "$(jq -c '[.id, .result.isError, [.result.structuredContent.items[].uid], (.result.structuredContent.nextCursor | type)]' <<<"$HTTP_JSON")" \
+	"[5,false,[\"$UID_\"],\"string\"]" "list_notes lists exactly that note, and a cursor"
+cursor=$(jq -r .result.structuredContent.nextCursor <<<"$HTTP_JSON")
+mcp_post "$SESSION" '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"list_notes","arguments":{"cursor":"'"$cursor"'"}}}'
+is "$(jq -c '[.result.isError, .result.structuredContent]' <<<"$HTTP_JSON")" '[false,{"items":[]}]' \
+	"the next page is empty: the end"
 for i in 1 2 3 4 5 6; do
 	mcp_post "$SESSION" '{"jsonrpc":"2.0","id":50,"method":"tools/call","params":{"name":"list_notes","arguments":{}}}'
 done
