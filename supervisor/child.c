@@ -41,6 +41,7 @@ static const struct child_kind {
 };
 
 #define CHILD_NROLES	(sizeof(child_kinds) / sizeof(child_kinds[0]))
+#define CHILD_WRAPPER_MAX	16	/* words of TRESTLE_TEST_CHILD_WRAPPER */
 
 struct child_list child_table = TAILQ_HEAD_INITIALIZER(child_table);
 
@@ -68,6 +69,7 @@ static void	child_exited(struct child *, int);
 static enum child_exit child_classify(int, int);
 static void	child_describe(int, char *, size_t);
 static void	child_decide(struct child *, int64_t, const char *);
+static int	child_killed_from_outside(const struct child *, int);
 static void	child_spawn_failed(struct child *);
 static void	child_status_one(struct jsonstr *, const struct child *, int64_t, time_t);
 
@@ -251,15 +253,36 @@ child_exec_fds(const struct child_kind *kind, int chan)
 	return 0;
 }
 
+/*
+ * Tests only: TRESTLE_TEST_CHILD_WRAPPER, words separated by spaces (no
+ * quoting), is run in front of each child, e.g. "valgrind --leak-check=full
+ * --log-file=DIR/vg.%p", so that a test can watch the children under a tool.
+ * Adds the words to argv and returns how many; never set in production.
+ */
+static int
+child_wrapper(const char **argv, int max)
+{
+	const char *env = getenv("TRESTLE_TEST_CHILD_WRAPPER");
+	char *words, *word, *last;
+	int n = 0;
+
+	if (env == NULL || env[0] == '\0' || (words = strdup(env)) == NULL)
+		return 0;
+	for (word = strtok_r(words, " ", &last); word != NULL && n < max;
+	    word = strtok_r(NULL, " ", &last))
+		argv[n++] = word;	/* words is never freed: exec replaces us */
+	return n;
+}
+
 /* In the forked child: die with the master, take fds 3 and 4, and become the program. */
 static void
 child_exec(const struct child *c, int chan, pid_t master)
 {
 	const struct child_kind *kind = &child_kinds[c->role];
-	const char *argv[11];
+	const char *argv[11 + CHILD_WRAPPER_MAX];
 	char slot[16], generation[16], mslot[16];
 	sigset_t none;
-	int i = 0;
+	int i = 0, wrapped;
 
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -278,7 +301,8 @@ child_exec(const struct child *c, int chan, pid_t master)
 	snprintf(mslot, sizeof(mslot), "%d", c->metrics_slot);
 	for (char *const *pin = spawn_env.pins; pin != NULL && *pin != NULL; pin++)
 		putenv(*pin);
-	argv[i++] = kind->program;
+	wrapped = i = child_wrapper(argv, CHILD_WRAPPER_MAX);
+	argv[i++] = wrapped ? spawn_env.program[c->role] : kind->program;
 	argv[i++] = "--slot";
 	argv[i++] = slot;
 	argv[i++] = "--generation";
@@ -292,7 +316,10 @@ child_exec(const struct child *c, int chan, pid_t master)
 		argv[i++] = spawn_env.config_path;
 	}
 	argv[i] = NULL;
-	execv(spawn_env.program[c->role], (char *const *)argv);
+	if (wrapped)
+		execvp(argv[0], (char *const *)argv);
+	else
+		execv(spawn_env.program[c->role], (char *const *)argv);
 	/* The log's descriptor may have been 3 or 4, taken above: open it afresh to report. */
 	log_reopen();
 	log_warn("%s %d: cannot execute %s", kind->name, c->slot, spawn_env.program[c->role]);
@@ -448,6 +475,7 @@ child_describe(int status, char *buf, size_t len)
 static void
 child_exited(struct child *c, int status)
 {
+	struct timeval now_tv = { 0, 0 };
 	int64_t now = child_now_ms();
 	char how[128];
 
@@ -474,7 +502,26 @@ child_exited(struct child *c, int status)
 		c->state = CHILD_STOPPED;
 		return;
 	}
+	if (child_killed_from_outside(c, status)) {
+		c->state = CHILD_WAITING;
+		evtimer_add(c->ev_respawn, &now_tv);
+		log_info("%s %d: restarting now", child_role_name(c->role), c->slot);
+		return;
+	}
 	child_decide(c, now, c->cause);
+}
+
+/*
+ * SIGKILL from someone else (an operator, the OOM killer) to a child that had
+ * served: not a child that cannot start, nor its own bug (that would be
+ * SIGSEGV, SIGABRT, an exit status), so it comes back at once and the death
+ * does not count towards giving the slot up.  The master's own kill of a hung
+ * child does count.
+ */
+static int
+child_killed_from_outside(const struct child *c, int status)
+{
+	return c->been_ready && !c->hung && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 }
 
 /* After an unasked death (or a failed spawn): respawn now, later, or never. */

@@ -214,16 +214,48 @@ api_healthz(struct api_req *r)
 	api_reply_text(r, 200, "ok");
 }
 
-/* Ready once the schema is applied: until then the database routes answer 503. */
 static void
-api_readyz(struct api_req *r)
+api_on_readyz(enum db_status status, const PGresult *res, const char *sqlstate,
+    const char *message, void *arg)
 {
-	if (r->ctx->schema_ready || r->ctx->proxy != NULL) {
+	struct api_req *r = arg;
+
+	(void)res;
+	(void)sqlstate;
+	(void)message;	/* may name the host: the log has it, not the answer */
+	r->pending = NULL;
+	if (status == DB_OK) {
 		api_reply_text(r, 200, "ready");
 		return;
 	}
 	api_add_header(r, "Retry-After", "1");
-	api_reply_text(r, 503, "not ready: database schema not yet applied");
+	api_reply_text(r, 503, status == DB_TIMEOUT ? "not ready: database too slow to answer" :
+	    "not ready: database unavailable");
+}
+
+/*
+ * Ready once the schema is applied (until then the database routes answer
+ * 503) and while the database answers now: a query of its own each time, so
+ * that the answer is never a verdict of long ago.
+ */
+static void
+api_readyz(struct api_req *r)
+{
+	if (r->ctx->proxy != NULL) {
+		api_reply_text(r, 200, "ready");
+		return;
+	}
+	if (!r->ctx->schema_ready) {
+		api_add_header(r, "Retry-After", "1");
+		api_reply_text(r, 503, "not ready: database schema not yet applied");
+		return;
+	}
+	r->pending = db_pool_exec(r->ctx->pool, NULL, "SELECT 1", 0, NULL, DB_RETRY_READ,
+	    api_on_readyz, r);
+	if (r->pending == NULL) {
+		api_add_header(r, "Retry-After", "1");
+		api_reply_text(r, 503, "not ready: database busy: too many queued requests");
+	}
 }
 
 static const struct api_entity *

@@ -1,9 +1,10 @@
 /*
  * The per-user rate limit (contract §1): a token bucket of 120 refilled at
- * 600 per 60 s, as the reference's, with its headers.  The API child is one
- * process, so the buckets are a hash table in its memory.  A bucket idle for
- * burst / rate seconds is full again, the same as no bucket at all, so such
- * buckets are dropped whenever the table grows.
+ * 600 per 60 s, as the reference's, with its headers; api_rate_limit_burst
+ * and api_rate_limit_per_minute change them (0: no limit, no headers).  The
+ * API child is one process, so the buckets are a hash table in its memory.
+ * A bucket idle for burst / rate seconds is full again, the same as no
+ * bucket at all, so such buckets are dropped whenever the table grows.
  */
 #include "config.h"
 
@@ -16,9 +17,6 @@
 #include "log.h"
 
 #define RL_WINDOW_SEC	60
-#define RL_MAX_REQUESTS	600
-#define RL_BURST	120
-#define RL_RATE		((double)RL_MAX_REQUESTS / RL_WINDOW_SEC)	/* tokens a second */
 #define RL_SLOTS	4096
 #define RL_SWEEP_MIN	4096
 
@@ -32,6 +30,17 @@ struct rl_bucket {
 static struct rl_bucket	*rl_slots[RL_SLOTS];
 static size_t		 rl_count;
 static size_t		 rl_sweep_at = RL_SWEEP_MIN;
+static int		 rl_max_requests, rl_burst;	/* a window's requests, a bucket's size */
+static double		 rl_rate;			/* tokens a second */
+
+/* Read at every check: two loads, and never out of step with the configuration. */
+static void
+rl_configure(const struct conf *cf)
+{
+	rl_max_requests = cf->api_rate_limit_per_minute;
+	rl_burst = cf->api_rate_limit_burst;
+	rl_rate = (double)rl_max_requests / RL_WINDOW_SEC;
+}
 
 static double
 rl_now(void)
@@ -59,7 +68,7 @@ rl_sweep(double now)
 
 	for (size_t i = 0; i < RL_SLOTS; i++)
 		for (p = &rl_slots[i]; (b = *p) != NULL;) {
-			if (now - b->last >= RL_BURST / RL_RATE) {
+			if (now - b->last >= rl_burst / rl_rate) {
 				*p = b->next;
 				free(b);
 				rl_count--;
@@ -83,7 +92,7 @@ rl_bucket(const char *owner, double now)
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		fatal("rl_bucket");
 	snprintf(b->owner, sizeof(b->owner), "%s", owner);
-	b->tokens = RL_BURST;
+	b->tokens = rl_burst;
 	b->last = now;
 	b->next = rl_slots[slot];
 	rl_slots[slot] = b;
@@ -96,14 +105,15 @@ rl_headers(struct api_req *r, int remaining, double tokens)
 {
 	char buf[32];
 
-	snprintf(buf, sizeof(buf), "%d", RL_MAX_REQUESTS);
+	snprintf(buf, sizeof(buf), "%d", rl_max_requests);
 	api_add_header(r, "X-RateLimit-Limit", buf);
 	snprintf(buf, sizeof(buf), "%d", remaining);
 	api_add_header(r, "X-RateLimit-Remaining", buf);
 	/* When the bucket is full again, in whole seconds as the reference counts them. */
-	snprintf(buf, sizeof(buf), "%lld", (long long)time(NULL) + (long long)((RL_BURST - tokens) / RL_RATE));
+	snprintf(buf, sizeof(buf), "%lld", (long long)time(NULL) +
+	    (long long)((rl_burst - tokens) / rl_rate));
 	api_add_header(r, "X-RateLimit-Reset", buf);
-	snprintf(buf, sizeof(buf), "%d", RL_BURST);
+	snprintf(buf, sizeof(buf), "%d", rl_burst);
 	api_add_header(r, "X-RateLimit-Burst", buf);
 }
 
@@ -111,7 +121,7 @@ static void
 rl_refuse(struct api_req *r, double tokens)
 {
 	char buf[16], msg[96];
-	int retry = (int)((1.0 - tokens) / RL_RATE);
+	int retry = (int)((1.0 - tokens) / rl_rate);
 
 	if (retry < 1)
 		retry = 1;
@@ -125,12 +135,17 @@ rl_refuse(struct api_req *r, double tokens)
 int
 api_ratelimit_check(struct api_req *r)
 {
-	double now = rl_now();
-	struct rl_bucket *b = rl_bucket(r->owner_id, now);
+	double now;
+	struct rl_bucket *b;
 
-	b->tokens += (now - b->last) * RL_RATE;
-	if (b->tokens > RL_BURST)
-		b->tokens = RL_BURST;
+	rl_configure(r->ctx->cf);
+	if (rl_max_requests == 0)
+		return 0;
+	now = rl_now();
+	b = rl_bucket(r->owner_id, now);
+	b->tokens += (now - b->last) * rl_rate;
+	if (b->tokens > rl_burst)
+		b->tokens = rl_burst;
 	b->last = now;
 	if (b->tokens < 1.0) {
 		rl_headers(r, 0, b->tokens);

@@ -58,8 +58,9 @@ api_sync_info(struct api_req *r)
 		    i > 0 ? "," : "", info_entities[i], API_LIST_MAX_LIMIT);
 	evbuffer_add_printf(out, "},\"locking\":{\"supported\":true,\"mode\":\"session\"},"
 	    "\"minClientVersion\":\"0.1.0\","
-	    "\"rateLimit\":{\"windowSeconds\":60,\"maxRequests\":600,\"burst\":120},"
-	    "\"hints\":{\"recommendedBatch\":500,\"backoffMsOn429\":1500}}");
+	    "\"rateLimit\":{\"windowSeconds\":60,\"maxRequests\":%d,\"burst\":%d},"
+	    "\"hints\":{\"recommendedBatch\":500,\"backoffMsOn429\":1500}}",
+	    r->ctx->cf->api_rate_limit_per_minute, r->ctx->cf->api_rate_limit_burst);
 	api_reply_json_buffer(r, 200, out);
 	evbuffer_free(out);
 }

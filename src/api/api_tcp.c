@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +57,8 @@ api_tcp_try(const struct addrinfo *ai)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+	/* inherited by accepted connections: no answer's tail waits for a delayed ACK */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 || listen(fd, API_TCP_BACKLOG) == -1) {
 		close(fd);
 		return -1;

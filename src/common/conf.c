@@ -36,6 +36,12 @@ static const struct conf_key conf_keys[] = {
 	{ "mcp_http_timeout_sec",	I(mcp_http_timeout_sec), "30", 1, 3600 },
 	{ "mcp_max_streams",		I(mcp_max_streams),	"1000", 1, 1000000 },
 	{ "mcp_conformance_fixtures",	B(mcp_conformance_fixtures), "off", 0, 0 },
+	{ "mcp_rate_limit_per_minute",	I(mcp_rate_limit_per_minute), "600", 0, 600000 },
+	{ "mcp_rate_limit_burst",	I(mcp_rate_limit_burst), "120", 1, 100000 },
+	{ "mcp_max_connections",	I(mcp_max_connections),	"4096", 1, 1000000 },
+	{ "mcp_max_connections_per_ip",	I(mcp_max_connections_per_ip), "1024", 0, 1000000 },
+	{ "mcp_breaker_failures",	I(mcp_breaker_failures), "5", 0, 1000 },
+	{ "mcp_breaker_cooldown_sec",	I(mcp_breaker_cooldown_sec), "5", 1, 3600 },
 	{ "api_keys_file",		S(api_keys_file),	"", 0, 0 },
 	{ "mcp_resource_url",		S(mcp_resource_url),	"", 0, 0 },
 	{ "mcp_jwt_secret",		S(mcp_jwt_secret),	"", 0, 0 },
@@ -47,6 +53,8 @@ static const struct conf_key conf_keys[] = {
 	{ "mcp_allowed_email_domains",	S(mcp_allowed_email_domains), "", 0, 0 },
 	{ "audit_log_file",		S(audit_log_file),	"", 0, 0 },
 	{ "api_timeout_ms",		I(api_timeout_ms),	"10000", 100, 600000 },
+	{ "api_rate_limit_per_minute",	I(api_rate_limit_per_minute), "600", 0, 600000 },
+	{ "api_rate_limit_burst",	I(api_rate_limit_burst), "120", 1, 100000 },
 	{ "database_url",		S(database_url),	"", 0, 0 },
 	{ "db_pool_size",		I(db_pool_size),	"8", 1, 1000 },
 	{ "db_statement_timeout_ms",	I(db_statement_timeout_ms), "5000", 0, 3600000 },
@@ -279,6 +287,100 @@ conf_has_scheme(const char *url, const char *const *schemes)
 	return 0;
 }
 
+#define CONF_HOST_PORT_RULE \
+	"expected host:port (an IPv6 address in brackets) with a port from 1 to 65535"
+#define CONF_SOCKET_DIR_MAX	80	/* runtime_dir + "/mcp-63.4294967295.sock" fits sun_path */
+#define CONF_SOCKET_PATH_MAX	107	/* sun_path less its terminating NUL */
+#define CONF_TENANT_ID_MAX	128
+
+/* "host:port" or "[v6]:port": a host without spaces and a port from 1 to 65535. */
+static int
+conf_is_host_port(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	size_t hostlen = colon != NULL ? (size_t)(colon - s) : 0;
+	char *end;
+	long port;
+
+	if (hostlen == 0 || strcspn(s, " \t") < hostlen || colon[1] == '\0')
+		return 0;
+	if (s[0] == '[' ? s[hostlen - 1] != ']' || hostlen < 3 : memchr(s, ':', hostlen) != NULL)
+		return 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return errno == 0 && *end == '\0' && isdigit((unsigned char)colon[1]) &&
+	    port >= 1 && port <= 65535;
+}
+
+/* A comma- or space-separated list that names at least one entry. */
+static int
+conf_is_nonempty_list(const char *s)
+{
+	return s[strspn(s, ", \t")] != '\0';
+}
+
+/* Every entry of a comma- or space-separated list is a URL of one of schemes. */
+static int
+conf_is_url_list(const char *s, const char *const *schemes)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int good = copy != NULL;
+
+	for (tok = good ? strtok_r(copy, ", \t", &save) : NULL; tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save))
+		if (!conf_has_scheme(tok, schemes))
+			good = 0;
+	free(copy);
+	return good;
+}
+
+/* Letters, digits, '.', '_' and '-': it travels in HTTP headers and signed strings. */
+static int
+conf_is_tenant_id(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len <= CONF_TENANT_ID_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+/* Directories and sockets: absolute paths, short enough for a Unix socket address. */
+static void
+conf_validate_paths(const struct conf *cf, struct conf_errors *errs)
+{
+	if (cf->runtime_dir[0] != '/')
+		conf_error(errs, "runtime_dir: bad value '%s': must be an absolute path",
+		    cf->runtime_dir);
+	else if (strlen(cf->runtime_dir) > CONF_SOCKET_DIR_MAX)
+		conf_error(errs, "runtime_dir: too long: at most %d bytes, so that the paths of "
+		    "its Unix sockets fit", CONF_SOCKET_DIR_MAX);
+	if (cf->state_dir[0] != '/')
+		conf_error(errs, "state_dir: bad value '%s': must be an absolute path",
+		    cf->state_dir);
+	if (!conf_is_empty(cf->control_socket) && cf->control_socket[0] != '/')
+		conf_error(errs, "control_socket: bad value '%s': must be an absolute path, or "
+		    "empty for <runtime_dir>/control.sock", cf->control_socket);
+	else if (strlen(cf->control_socket) > CONF_SOCKET_PATH_MAX)
+		conf_error(errs, "control_socket: too long: at most %d bytes (a Unix socket "
+		    "address)", CONF_SOCKET_PATH_MAX);
+}
+
+/* The MCP transport: its path and the Host and Origin allow-lists. */
+static void
+conf_validate_mcp(const struct conf *cf, struct conf_errors *errs)
+{
+	if (cf->mcp_path[0] != '/' || strpbrk(cf->mcp_path, "?# \t") != NULL)
+		conf_error(errs, "mcp_path: bad value '%s': must start with '/' and contain no "
+		    "'?', '#' or spaces", cf->mcp_path);
+	if (!conf_is_host_port(cf->listen))
+		conf_error(errs, "listen: bad value '%s': " CONF_HOST_PORT_RULE, cf->listen);
+	if (!conf_is_nonempty_list(cf->mcp_allowed_hosts))
+		conf_error(errs, "mcp_allowed_hosts: empty: list at least one host name, or \"*\"");
+	if (!conf_is_nonempty_list(cf->mcp_allowed_origins))
+		conf_error(errs, "mcp_allowed_origins: empty: list at least one host name or "
+		    "origin, or \"*\"");
+}
+
 /* The API child's own keys: its TCP listener, JWKS and proxy mode. */
 static void
 conf_validate_api(const struct conf *cf, struct conf_errors *errs)
@@ -286,8 +388,8 @@ conf_validate_api(const struct conf *cf, struct conf_errors *errs)
 	static const char *const jwks_schemes[] = { "https://", "http://", "file://", NULL };
 	static const char *const upstream_schemes[] = { "https://", "http://", NULL };
 
-	if (!conf_is_empty(cf->api_listen) && strrchr(cf->api_listen, ':') == NULL)
-		conf_error(errs, "api_listen: bad value '%s': expected host:port", cf->api_listen);
+	if (!conf_is_empty(cf->api_listen) && !conf_is_host_port(cf->api_listen))
+		conf_error(errs, "api_listen: bad value '%s': " CONF_HOST_PORT_RULE, cf->api_listen);
 	if (!conf_is_empty(cf->jwks_url) && !conf_has_scheme(cf->jwks_url, jwks_schemes))
 		conf_error(errs, "jwks_url: bad value '%s': expected an https://, http:// or "
 		    "file:// URL", cf->jwks_url);
@@ -329,6 +431,10 @@ conf_validate_mcp_auth(const struct conf *cf, struct conf_errors *errs)
 	    !conf_has_scheme(cf->mcp_resource_url, url_schemes))
 		conf_error(errs, "mcp_resource_url: bad value '%s': expected an https:// or "
 		    "http:// URL", cf->mcp_resource_url);
+	if (!conf_is_empty(cf->mcp_authorization_servers) &&
+	    !conf_is_url_list(cf->mcp_authorization_servers, url_schemes))
+		conf_error(errs, "mcp_authorization_servers: bad value '%s': expected https:// or "
+		    "http:// URLs, separated by commas or spaces", cf->mcp_authorization_servers);
 	if (!conf_is_empty(cf->mcp_jwks_url) && !conf_has_scheme(cf->mcp_jwks_url, jwks_schemes))
 		conf_error(errs, "mcp_jwks_url: bad value '%s': expected an https://, http:// or "
 		    "file:// URL", cf->mcp_jwks_url);
@@ -352,6 +458,9 @@ conf_validate(const struct conf *cf, struct conf_errors *errs)
 {
 	if (conf_is_empty(cf->tenant_id))
 		conf_error(errs, "tenant_id: required (set it in the file or TRESTLE_TENANT_ID)");
+	else if (!conf_is_tenant_id(cf->tenant_id))
+		conf_error(errs, "tenant_id: bad value '%s': at most %d letters, digits, '.', '_' "
+		    "or '-'", cf->tenant_id, CONF_TENANT_ID_MAX);
 	if (conf_is_empty(cf->tenant_secret))
 		conf_error(errs, "tenant_secret: required (set it in the file or TRESTLE_TENANT_SECRET)");
 	else if (strlen(cf->tenant_secret) < 16)
@@ -363,10 +472,8 @@ conf_validate(const struct conf *cf, struct conf_errors *errs)
 		conf_error(errs, "jwt_secret: required outside dev_mode, and not the placeholder");
 	if (conf_is_empty(cf->jwt_secret) && cf->dev_mode)
 		conf_error(errs, "jwt_secret: required (the workers sign their backend tokens with it)");
-	if (cf->mcp_path[0] != '/')
-		conf_error(errs, "mcp_path: must start with '/'");
-	if (strrchr(cf->listen, ':') == NULL)
-		conf_error(errs, "listen: bad value '%s': expected host:port", cf->listen);
+	conf_validate_paths(cf, errs);
+	conf_validate_mcp(cf, errs);
 	conf_validate_api(cf, errs);
 	conf_validate_mcp_auth(cf, errs);
 	if (strcmp(cf->log_level, "debug") && strcmp(cf->log_level, "info") &&

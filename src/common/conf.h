@@ -23,6 +23,12 @@ struct conf {
 	int	 mcp_http_timeout_sec;	/* idle/read/write timeout of a client connection */
 	int	 mcp_max_streams;	/* open SSE streams per worker */
 	int	 mcp_conformance_fixtures;	/* serve the conformance suite's fixtures (tests only) */
+	int	 mcp_rate_limit_per_minute;	/* per user, over every worker; 0: off */
+	int	 mcp_rate_limit_burst;
+	int	 mcp_max_connections;	/* open client connections per worker */
+	int	 mcp_max_connections_per_ip;	/* the same from one address; 0: no such limit */
+	int	 mcp_breaker_failures;	/* API child failures in a row that open the breaker; 0: off */
+	int	 mcp_breaker_cooldown_sec;	/* how long it stays open before a probe */
 	char	*api_keys_file;		/* static bearer keys: "<sha256 hex> <subject>" lines */
 	char	*mcp_resource_url;	/* canonical URL of the MCP endpoint; "": from Host */
 	char	*mcp_jwt_secret;	/* HS256 client tokens; "": refused */
@@ -34,6 +40,8 @@ struct conf {
 	char	*mcp_allowed_email_domains;	/* comma-separated; "": any */
 	char	*audit_log_file;	/* "": the main log */
 	int	 api_timeout_ms;
+	int	 api_rate_limit_per_minute;	/* the API child's per-user limit; 0: off */
+	int	 api_rate_limit_burst;
 	char	*database_url;
 	int	 db_pool_size;
 	int	 db_statement_timeout_ms;

@@ -6,6 +6,17 @@
  * master renames the file, then every process reopens it by name) cannot tear
  * or lose one: a line lands whole in the old file or whole in the new one.
  * Access lines may go to a file of their own (log_access_init).
+ *
+ * A write that fails (ENOSPC on a full disk, EIO) drops the line and the
+ * service goes on.  Each file remembers that it is failing, so the condition
+ * is reported once when it starts, on standard error (unless that is the
+ * failing file), at most every LOG_REPORT_EVERY_SEC, and once when writing
+ * works again, in the file itself, with the number of lines lost; the
+ * reports are written directly, never through the logging functions, so
+ * they cannot recurse.  A short write (of this process or of another one
+ * sharing the file) may leave part of a line at the end of the file: the
+ * first line written after a failure therefore starts with a newline, so
+ * that only the fragment is spoiled, not the next line too.
  */
 #include "config.h"
 
@@ -20,18 +31,31 @@
 
 #include "log.h"
 #include "jsonstr.h"
+#include "shm_metrics.h"
 
 #define LOG_LINE_MAX 8192
+#define LOG_REPORT_EVERY_SEC	10
+
+/* One file lines are written to, and how writing to it goes. */
+struct log_sink {
+	int			 fd;
+	const char		*path;		/* "": standard error */
+	int			 failing;	/* the last write failed */
+	int			 error;		/* its errno */
+	unsigned long long	 dropped;	/* lines lost since the last report */
+	time_t			 reported;	/* the last report on standard error */
+};
 
 static const char *log_role = "trestle";
 static char log_path[4096];
-static int log_fd = STDERR_FILENO;
 static char access_path[4096];		/* "": access lines go to the main log */
-static int access_fd = -1;
+static struct log_sink main_sink = { .fd = STDERR_FILENO, .path = log_path };
+static struct log_sink access_sink = { .fd = -1, .path = access_path };
+static unsigned long long log_lost;	/* lines lost by this process, in all */
 static enum log_level log_min = LOG_LEVEL_INFO;
 
 static int	log_open_path(const char *);
-static void	log_write_line(int, const char *, size_t);
+static void	log_write_line(struct log_sink *, const char *, size_t);
 static void	log_start_line(struct jsonstr *, char *, size_t, enum log_level);
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "fatal" };
@@ -63,9 +87,9 @@ int
 log_access_init(const char *path)
 {
 	snprintf(access_path, sizeof(access_path), "%s", path != NULL ? path : "");
-	if (access_fd != -1 && access_fd != STDERR_FILENO)
-		close(access_fd);
-	access_fd = -1;
+	if (access_sink.fd != -1 && access_sink.fd != STDERR_FILENO)
+		close(access_sink.fd);
+	access_sink.fd = -1;
 	return log_reopen();
 }
 
@@ -87,9 +111,9 @@ log_reopen_one(int *fdp, const char *path)
 int
 log_reopen(void)
 {
-	int rc = log_reopen_one(&log_fd, log_path);
+	int rc = log_reopen_one(&main_sink.fd, log_path);
 
-	if (access_path[0] != '\0' && log_reopen_one(&access_fd, access_path) == -1)
+	if (access_path[0] != '\0' && log_reopen_one(&access_sink.fd, access_path) == -1)
 		rc = -1;
 	return rc;
 }
@@ -120,15 +144,95 @@ log_format_time(char *buf, size_t size)
 	return n;
 }
 
-static void
-log_write_line(int fd, const char *line, size_t len)
+static ssize_t
+log_write_all(int fd, const char *buf, size_t len)
 {
 	ssize_t n;
 
 	do {
-		n = write(fd, line, len);
+		n = write(fd, buf, len);
 	} while (n == -1 && errno == EINTR);
+	return n;
+}
+
+/* A line of our own about the sink, straight to fd: never through log_emit. */
+static void
+log_sink_notice(int fd, const char *level, const char *msg)
+{
+	struct jsonstr js;
+	char line[1024], when[40];
+
+	log_format_time(when, sizeof(when));
+	jsonstr_init(&js, line, sizeof(line) - 1);
+	jsonstr_printf(&js, "{\"time\":\"%s\",\"level\":\"%s\",\"role\":", when, level);
+	jsonstr_quote(&js, log_role);
+	jsonstr_printf(&js, ",\"pid\":%ld,\"msg\":", (long)getpid());
+	jsonstr_quote(&js, msg);
+	jsonstr_raw(&js, "}");
+	line[js.len++] = '\n';
+	log_write_all(fd, line, js.len);
+}
+
+/* A write failed: count the line, and say so on standard error now and then. */
+static void
+log_sink_failed(struct log_sink *sink, int error)
+{
+	time_t now = time(NULL);
+	char msg[4200];
+
+	sink->dropped++;
+	log_lost++;
+	metrics_count_log_lost();
+	sink->failing = 1;
+	sink->error = error;
+	if (sink->fd == STDERR_FILENO || now - sink->reported < LOG_REPORT_EVERY_SEC)
+		return;
+	sink->reported = now;
+	snprintf(msg, sizeof(msg), "log: cannot write to %s: %s; its lines are lost until it "
+	    "can be written again", sink->path, strerror(error));
+	log_sink_notice(STDERR_FILENO, "error", msg);
+}
+
+/* Writing works again: tell the file itself what it is missing. */
+static void
+log_sink_recovered(struct log_sink *sink)
+{
+	char msg[256];
+
+	sink->failing = 0;
+	snprintf(msg, sizeof(msg), "log: %llu lines could not be written here (%s) and were "
+	    "lost", sink->dropped, strerror(sink->error));
+	sink->dropped = 0;
+	log_sink_notice(sink->fd, "warn", msg);
+}
+
+static void
+log_write_line(struct log_sink *sink, const char *line, size_t len)
+{
+	char buf[LOG_LINE_MAX + 1];
+	ssize_t n;
+
+	/* One write(2) still: the newline that ends a fragment goes with the line. */
+	if (sink->failing && len < sizeof(buf)) {
+		buf[0] = '\n';
+		memcpy(buf + 1, line, len);
+		line = buf;
+		len++;
+	}
+	n = log_write_all(sink->fd, line, len);
+	if (n == (ssize_t)len) {
+		if (sink->failing)
+			log_sink_recovered(sink);
+		return;
+	}
 	/* A full disk must not stop the service: the line is dropped. */
+	log_sink_failed(sink, n == -1 ? errno : ENOSPC);
+}
+
+unsigned long long
+log_lines_lost(void)
+{
+	return log_lost;
 }
 
 /* The fields every line starts with: time, level, role, pid. */
@@ -173,7 +277,7 @@ log_emit(enum log_level level, const char *cid, const char *suffix, const char *
 	}
 	jsonstr_raw(&js, "}");
 	line[js.len++] = '\n';
-	log_write_line(log_fd, line, js.len);
+	log_write_line(&main_sink, line, js.len);
 }
 
 void
@@ -191,7 +295,7 @@ log_access(const char *correlation_id, const char *fields)
 	}
 	jsonstr_raw(&js, "}");
 	line[js.len++] = '\n';
-	log_write_line(access_fd != -1 ? access_fd : log_fd, line, js.len);
+	log_write_line(access_sink.fd != -1 ? &access_sink : &main_sink, line, js.len);
 }
 
 #define LOG_VARIANT(name, level, with_errno)			\
@@ -233,7 +337,7 @@ log_json_line(const char *json)
 		len = sizeof(line) - 1;
 	memcpy(line, json, len);
 	line[len++] = '\n';
-	log_write_line(log_fd, line, len);
+	log_write_line(&main_sink, line, len);
 }
 
 void

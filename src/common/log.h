@@ -31,6 +31,12 @@ void	log_json_line(const char *json);
  * and the correlation id when there is one.
  */
 void	log_access(const char *correlation_id, const char *fields);
+/*
+ * Lines this process could not write (a full disk): each is dropped, the
+ * condition reported on standard error and, once writing works again, in the
+ * file itself.
+ */
+unsigned long long log_lines_lost(void);
 void	fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

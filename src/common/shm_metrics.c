@@ -57,6 +57,7 @@ struct metrics_slot {
 	uint64_t		 sessions_created, sessions_deleted, rate_limited;
 	uint64_t		 pool_served, pool_failed, pool_discarded, pool_connects,
 				 pool_connect_failures, pool_retried;
+	uint64_t		 log_lines_lost;
 	/* gauges, read only while the owner lives */
 	int64_t			 streams;
 	int64_t			 pool_size, pool_open, pool_busy, pool_idle, pool_queued,
@@ -269,6 +270,13 @@ metrics_count_rate_limited(void)
 }
 
 void
+metrics_count_log_lost(void)
+{
+	if (mine != NULL)
+		ADD(&mine->log_lines_lost, 1);
+}
+
+void
 metrics_set_streams(int open_streams)
 {
 	if (mine != NULL)
@@ -303,7 +311,7 @@ struct metrics_sum {
 	struct metrics_histogram request_latency, tool_latency;
 	uint64_t		 sessions_created, sessions_deleted, rate_limited;
 	uint64_t		 pool_served, pool_failed, pool_discarded, pool_connects,
-				 pool_connect_failures, pool_retried;
+				 pool_connect_failures, pool_retried, log_lines_lost;
 	int64_t			 live, streams, pool_size, pool_open, pool_busy, pool_idle,
 				 pool_queued, pool_connecting;
 };
@@ -347,6 +355,7 @@ metrics_sum_slot(struct metrics_sum *s, const struct metrics_slot *sl, int live)
 	s->pool_connects += GET(&sl->pool_connects);
 	s->pool_connect_failures += GET(&sl->pool_connect_failures);
 	s->pool_retried += GET(&sl->pool_retried);
+	s->log_lines_lost += GET(&sl->log_lines_lost);
 	if (live)
 		metrics_sum_gauges(s, sl);
 }
@@ -517,6 +526,9 @@ metrics_render(FILE *out)
 	    "Time the API child took to answer.", &api.request_latency);
 	metrics_print_one(out, "trestle_rate_limited_total", "counter",
 	    "Requests refused by the rate limit.", (long long)(api.rate_limited + wk.rate_limited));
+	metrics_print_one(out, "trestle_log_lines_lost_total", "counter",
+	    "Log lines the children could not write (a full disk) and dropped.",
+	    (long long)(api.log_lines_lost + wk.log_lines_lost));
 	metrics_print_pool(out, &api);
 	metrics_print_master(out);
 	return ferror(out) ? -1 : 0;

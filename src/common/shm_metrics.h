@@ -55,6 +55,7 @@ void	metrics_count_request(const char *method, int status, int64_t latency_us);
 void	metrics_count_tool(const char *tool, enum metrics_tool_outcome, int64_t latency_us);
 void	metrics_count_session(int created);	/* 1: initialize made one, 0: DELETE ended one */
 void	metrics_count_rate_limited(void);
+void	metrics_count_log_lost(void);	/* log.c: a line could not be written */
 void	metrics_set_streams(int open_streams);
 void	metrics_set_pool(const struct metrics_pool *);
 

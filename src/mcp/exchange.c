@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "codec.h"
+#include "connguard.h"
 #include "exchange.h"
 #include "observe.h"
 #include "log.h"
@@ -56,7 +57,7 @@ exchange_new(struct worker *w, struct evhttp_request *req, const char *subject,
 		ex->session = *session;
 		ex->has_session = 1;
 	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), exchange_on_close, ex);
+	conn_guard_set_closecb(w->conns, evhttp_request_get_connection(req), exchange_on_close, ex);
 	return ex;
 }
 
@@ -112,7 +113,7 @@ exchange_finish(struct exchange *ex)
 {
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(ex->req);
 
-	evhttp_connection_set_closecb(evhttp_request_get_connection(ex->req), NULL, NULL);
+	conn_guard_set_closecb(ex->w->conns, evhttp_request_get_connection(ex->req), NULL, NULL);
 	exchange_unwatch(ex);
 	if (ex->sse != NULL)
 		sse_end(ex->sse);
@@ -193,21 +194,21 @@ exchange_stream(struct exchange *ex)
 	return 0;
 }
 
-/* One complete JSON-RPC message for the client. */
+/* One complete JSON-RPC message for the client; text (malloc'd) is taken over. */
 static void
-exchange_emit(struct exchange *ex, const char *text)
+exchange_emit(struct exchange *ex, char *text)
 {
 	char **grown;
 
-	if (ex->req == NULL)
-		return;
-	if (ex->sse != NULL) {
-		sse_send(ex->sse, text);
+	if (ex->req == NULL || ex->sse != NULL) {
+		if (ex->req != NULL)
+			sse_send(ex->sse, text);
+		free(text);
 		return;
 	}
-	if ((grown = realloc(ex->answers, (ex->nanswers + 1) * sizeof(*grown))) == NULL ||
-	    (grown[ex->nanswers] = strdup(text)) == NULL)
+	if ((grown = realloc(ex->answers, (ex->nanswers + 1) * sizeof(*grown))) == NULL)
 		fatal("exchange_emit");
+	grown[ex->nanswers] = text;
 	ex->answers = grown;
 	ex->nanswers++;
 }
@@ -228,10 +229,7 @@ mcp_error_text(const char *id, int code, const char *message)
 void
 exchange_error(struct exchange *ex, int code, const char *message)
 {
-	char *text = mcp_error_text(NULL, code, message);
-
-	exchange_emit(ex, text);
-	free(text);
+	exchange_emit(ex, mcp_error_text(NULL, code, message));
 }
 
 /* ---- requests ---- */
@@ -291,31 +289,44 @@ mcp_request_end(struct mcp_request *r)
 	exchange_release(ex);
 }
 
+/* text (malloc'd) is taken over */
 static void
-mcp_answer(struct mcp_request *r, const char *text)
+mcp_answer(struct mcp_request *r, char *text)
 {
 	exchange_emit(r->ex, text);
 	mcp_request_end(r);
 }
 
+/*
+ * Built with one allocation of the exact size: asprintf() would grow its
+ * buffer step by step, touching fresh pages each time, and a result can be
+ * tens of kilobytes (tools/list, a page of notes).
+ */
 void
 mcp_reply(struct mcp_request *r, const char *result_json)
 {
-	char *text;
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", mid[] = ",\"result\":";
+	size_t idlen = strlen(r->id), len = strlen(result_json);
+	char *text, *p;
 
-	if (asprintf(&text, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":%s}", r->id, result_json) == -1)
+	if ((text = p = malloc(sizeof(head) - 1 + idlen + sizeof(mid) - 1 + len + 2)) == NULL)
 		fatal("mcp_reply");
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	memcpy(p, r->id, idlen);
+	p += idlen;
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	memcpy(p, result_json, len);
+	p += len;
+	memcpy(p, "}", 2);
 	mcp_answer(r, text);
-	free(text);
 }
 
 void
 mcp_reply_error(struct mcp_request *r, int code, const char *message)
 {
-	char *text = mcp_error_text(r->id, code, message);
-
-	mcp_answer(r, text);
-	free(text);
+	mcp_answer(r, mcp_error_text(r->id, code, message));
 }
 
 /* {"jsonrpc":"2.0",[id,]method,params} on the request's stream. */

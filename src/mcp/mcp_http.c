@@ -12,6 +12,11 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,7 @@
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 
+#include "connguard.h"
 #include "dispatch.h"
 #include "exchange.h"
 #include "log.h"
@@ -31,10 +37,14 @@
 #include "oauth_metadata.h"
 #include "observe.h"
 #include "origin.h"
+#include "ratelimit.h"
+#include "readiness.h"
 #include "revocation.h"
 #include "routing.h"
 #include "session_state.h"
+#include "shm_metrics.h"
 #include "sse.h"
+#include "tools.h"
 #include "worker.h"
 
 #define MAX_HEADERS_BYTES	(64 * 1024)
@@ -48,6 +58,7 @@ struct mcp_call_ctx {
 	const char		*subject;
 	struct mcp_session	 session;
 	const char		*version;	/* from the header, else the session's */
+	int			 limited;	/* over the rate limit: seconds to wait; 0: not */
 };
 
 static const char *
@@ -157,6 +168,71 @@ mcp_parse_body(struct evhttp_request *req)
 	return msg;
 }
 
+/* ---- the per-user rate limit ---- */
+
+/* One request of the client: 0, or the seconds it must wait (counted as refused). */
+static int
+mcp_rate_take(struct worker *w, struct evhttp_request *req, const char *subject)
+{
+	char key[512];
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	int wait;
+
+	if (strcmp(subject, MCP_ANONYMOUS) == 0) {
+		/* clients without a token (conformance fixtures only): one budget an address */
+		evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+		snprintf(key, sizeof(key), "%s@%s", MCP_ANONYMOUS, peer != NULL ? peer : "");
+	} else
+		snprintf(key, sizeof(key), "user:%s", subject);
+	if ((wait = ratelimit_take(w->ratelimit, key)) > 0) {
+		metrics_count_rate_limited();
+		log_debug("worker: rate limit: %s must wait %d s", subject, wait);
+	}
+	return wait;
+}
+
+/* Anything but a tool call over the limit: 429 with Retry-After. */
+static void
+mcp_refuse_rate(struct evhttp_request *req, int wait)
+{
+	char retry[16], message[128];
+
+	snprintf(retry, sizeof(retry), "%d", wait);
+	snprintf(message, sizeof(message), "Too Many Requests: rate limit exceeded, retry after "
+	    "%d s", wait);
+	mcp_add_header(req, "Retry-After", retry);
+	mcp_send_error(req, 429, -32000, message);
+}
+
+static int
+mcp_is_tool_call(json_object *msg)
+{
+	json_object *m;
+
+	return jsonrpc_kind(msg) == JSONRPC_REQUEST && json_object_object_get_ex(msg, "method", &m) &&
+	    strcmp(json_object_get_string(m), "tools/call") == 0;
+}
+
+/* A tool call over the limit: a result the model can act on, not a transport error. */
+static void
+mcp_reply_rate_limited(struct worker *w, struct exchange *ex, json_object *msg, int wait)
+{
+	json_object *id = NULL, *params = NULL;
+	struct mcp_request *r;
+	char text[256], *result;
+
+	json_object_object_get_ex(msg, "id", &id);
+	json_object_object_get_ex(msg, "params", &params);
+	r = exchange_request(ex, id, params);
+	snprintf(text, sizeof(text), "Rate limit exceeded: retry after %d s (this server allows "
+	    "%d requests a minute for each user, %d at once).", wait,
+	    w->cf->mcp_rate_limit_per_minute, w->cf->mcp_rate_limit_burst);
+	result = tool_result_error(text);
+	mcp_reply(r, result);
+	free(result);
+}
+
 /* ---- POST: JSON-RPC messages ---- */
 
 static void
@@ -198,7 +274,10 @@ mcp_post_message(struct worker *w, struct evhttp_request *req, struct mcp_call_c
 		return;
 	ex = exchange_new(w, req, ctx->subject, init ? NULL : &ctx->session, init ?
 	    DEFAULT_VERSION : ctx->version, 0);
-	dispatch_message(w, ex, init ? NULL : &ctx->session, msg);
+	if (ctx->limited > 0)
+		mcp_reply_rate_limited(w, ex, msg, ctx->limited);
+	else
+		dispatch_message(w, ex, init ? NULL : &ctx->session, msg);
 	exchange_done(ex);
 }
 
@@ -220,7 +299,9 @@ mcp_post(struct worker *w, struct evhttp_request *req, struct mcp_call_ctx *ctx)
 		mcp_send_error(req, 400, -32700, "Parse error");
 		return;
 	}
-	if (json_object_is_type(msg, json_type_array)) {
+	if (ctx->limited > 0 && !mcp_is_tool_call(msg))
+		mcp_refuse_rate(req, ctx->limited);
+	else if (json_object_is_type(msg, json_type_array)) {
 		if (mcp_check_session(w, req, ctx) == 0)
 			mcp_post_batch(w, req, ctx, msg);
 	} else
@@ -253,7 +334,7 @@ mcp_get(struct worker *w, struct evhttp_request *req, struct mcp_call_ctx *ctx)
 		mcp_send_error(req, 503, -32000, "Service Unavailable: too many open streams");
 		return;
 	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), mcp_get_on_close, sse);
+	conn_guard_set_closecb(w->conns, evhttp_request_get_connection(req), mcp_get_on_close, sse);
 }
 
 /* ---- DELETE: the session ends for every worker, for good ---- */
@@ -282,8 +363,11 @@ mcp_on_authenticated(struct evhttp_request *req, const char *subject, void *arg)
 
 	if (mcp_check_version(req) == -1)
 		return;
+	ctx.limited = mcp_rate_take(w, req, subject);
 	if (cmd == EVHTTP_REQ_POST)
 		mcp_post(w, req, &ctx);
+	else if (ctx.limited > 0)
+		mcp_refuse_rate(req, ctx.limited);
 	else if (cmd == EVHTTP_REQ_GET)
 		mcp_get(w, req, &ctx);
 	else
@@ -307,11 +391,26 @@ mcp_endpoint(struct worker *w, struct evhttp_request *req)
 	mcp_auth_request(w->auth, req, mcp_on_authenticated, w);	/* may answer later */
 }
 
+/* Over a connection limit: 503, and the connection closes after the answer. */
+static void
+mcp_refuse_connection(struct evhttp_request *req, const char *why)
+{
+	char message[128];
+
+	log_debug("worker: connection refused: %s", why);
+	snprintf(message, sizeof(message), "Service Unavailable: %s", why);
+	mcp_add_header(req, "Connection", "close");
+	mcp_add_header(req, "Retry-After", "1");
+	mcp_send_error(req, 503, -32000, message);
+}
+
 static void
 mcp_on_request(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+	const char *why;
 
 	if (observe_request(w, req))	/* access log and metrics; answers GET /metrics */
 		return;
@@ -320,6 +419,15 @@ mcp_on_request(struct evhttp_request *req, void *arg)
 		mcp_add_header(req, "Content-Type", "text/plain; charset=utf-8");
 		evbuffer_add(evhttp_request_get_output_buffer(req), "ok", 2);
 		evhttp_send_reply(req, 200, "OK", NULL);
+		return;
+	}
+	if (path != NULL && strcmp(path, "/readyz") == 0 &&
+	    evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		readiness_serve(w->readiness, req);
+		return;
+	}
+	if (conn_guard_admit(w->conns, req, &why) == -1) {
+		mcp_refuse_connection(req, why);
 		return;
 	}
 	if (path != NULL && oauth_metadata_path(w->cf, path)) {
@@ -340,6 +448,8 @@ mcp_open_modules(struct worker *w)
 
 	w->origins = origin_policy_new(w->cf->mcp_allowed_hosts, w->cf->mcp_allowed_origins);
 	if ((w->revoked = revocation_open(w->cf->state_dir, err, sizeof(err))) == NULL ||
+	    (w->ratelimit = ratelimit_open(w->cf->runtime_dir, w->cf->mcp_rate_limit_per_minute,
+	    w->cf->mcp_rate_limit_burst, err, sizeof(err))) == NULL ||
 	    (w->session_state = session_state_open(w->cf->runtime_dir, err, sizeof(err))) == NULL ||
 	    (w->routing = routing_open(w->base, w->cf->runtime_dir, w->slot, w->generation,
 	    dispatch_routed, w, err, sizeof(err))) == NULL) {
@@ -349,13 +459,30 @@ mcp_open_modules(struct worker *w)
 	snprintf(prefix, sizeof(prefix), "%s", routing_instance(w->routing));
 	w->sse = sse_hub_new(w->base, w->cf->mcp_max_streams, w->cf->mcp_http_timeout_sec, prefix);
 	w->dispatch = dispatch_new(w);
+	w->conns = conn_guard_new(w->cf->mcp_max_connections, w->cf->mcp_max_connections_per_ip);
 	TAILQ_INIT(&w->requests);
+}
+
+/*
+ * Answers go out at once: with Nagle's algorithm the last segment of an
+ * answer larger than one segment waits for the client's delayed ACK (40 ms).
+ * evhttp gives no hook with an accepted connection's descriptor, but accepted
+ * TCP sockets inherit the option from their listener (Linux, the BSDs); on a
+ * Unix-domain listener the call fails harmlessly.
+ */
+static void
+mcp_set_nodelay(int listen_fd)
+{
+	int on = 1;
+
+	(void)setsockopt(listen_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 int
 mcp_http_start(struct worker *w, int listen_fd)
 {
 	mcp_open_modules(w);
+	mcp_set_nodelay(listen_fd);
 	if ((w->http = evhttp_new(w->base)) == NULL)
 		fatalx("worker: evhttp_new");
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
@@ -381,4 +508,6 @@ mcp_http_stop(struct worker *w)
 	session_state_free(w->session_state);
 	revocation_free(w->revoked);
 	origin_policy_free(w->origins);
+	ratelimit_free(w->ratelimit);
+	conn_guard_free(w->conns);	/* after evhttp_free: its close callbacks have run */
 }

@@ -7,6 +7,7 @@
 
 #include "audit.h"
 #include "backend.h"
+#include "breaker.h"
 #include "exchange.h"
 #include "log.h"
 #include "shm_metrics.h"
@@ -51,6 +52,7 @@ tool_call_on_answer(const struct api_response *resp, void *arg)
 	json_object *answer;
 	char *result = tool_result_from_api(c->tool, c->args, resp, &answer);
 
+	breaker_record(r->w->breaker, resp->status != 0 && resp->status < 500, metrics_now_us());
 	if (resp->status == 0 || resp->status >= 500)
 		log_cid(LOG_LEVEL_WARN, c->cid, "worker: %s: API child: %s", c->tool->name,
 		    resp->status == 0 ? resp->error : "server error");
@@ -86,6 +88,24 @@ tool_call_reply_error(struct mcp_request *r, const char *text)
 	free(result);
 }
 
+/* The breaker is open: fail at once, without troubling the API child. */
+static void
+tool_call_refuse_unavailable(struct mcp_request *r, const struct tool *tool, json_object *valid,
+    int wait)
+{
+	char text[256], cid[40];
+
+	mcp_request_correlation_id(r, cid);
+	log_cid(LOG_LEVEL_INFO, cid, "worker: %s: refused at once: the API child's circuit is open",
+	    tool->name);
+	tool_call_audit(r, tool, valid, NULL, "unavailable", 0, cid);
+	metrics_count_tool(tool->name, METRICS_TOOL_ERROR, 0);
+	snprintf(text, sizeof(text), "The notes service is unavailable (circuit open after %d "
+	    "failures); retry in %d s. Nothing was changed.", breaker_failures(r->w->breaker), wait);
+	tool_call_reply_error(r, text);
+	json_object_put(valid);
+}
+
 int
 tool_call_start(struct mcp_request *r, const char *name, json_object *args)
 {
@@ -94,6 +114,7 @@ tool_call_start(struct mcp_request *r, const char *name, json_object *args)
 	struct tool_call *c;
 	json_object *valid;
 	char err[1024], cid[40];
+	int wait;
 
 	if (tool == NULL)
 		return -1;
@@ -103,6 +124,10 @@ tool_call_start(struct mcp_request *r, const char *name, json_object *args)
 		    NULL, "invalid_arguments", 0, cid);
 		metrics_count_tool(tool->name, METRICS_TOOL_ERROR, 0);
 		tool_call_reply_error(r, err);
+		return 0;
+	}
+	if ((wait = breaker_allow(r->w->breaker, metrics_now_us())) > 0) {
+		tool_call_refuse_unavailable(r, tool, valid, wait);
 		return 0;
 	}
 	tool_build_request(tool, valid, &treq);

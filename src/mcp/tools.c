@@ -851,7 +851,11 @@ tool_result_error(const char *text)
 	return tool_result(text, NULL, 1);
 }
 
-/* The API child did not answer: down, or too slow. */
+/*
+ * The API child did not answer: down, too slow, or gone while it had the
+ * request.  Only a call that never reached it ("unreachable": no connection)
+ * certainly changed nothing.
+ */
 static char *
 tool_result_unreachable(const struct tool *t, const struct api_response *resp)
 {
@@ -861,6 +865,11 @@ tool_result_unreachable(const struct tool *t, const struct api_response *resp)
 		snprintf(text, sizeof(text), "The notes service did not answer in time. %s",
 		    tool_is_write(t) ? "The change may or may not have been made: read the item "
 		    "again (get or list tools) before retrying." : "Try again in a moment.");
+	else if (tool_is_write(t) && (resp->error == NULL ||
+	    strstr(resp->error, "unreachable") == NULL))
+		snprintf(text, sizeof(text), "The notes service went away while it had the "
+		    "request. The change may or may not have been made: read the item again "
+		    "(get or list tools) before retrying.");
 	else
 		snprintf(text, sizeof(text), "The notes service is unavailable right now (it is "
 		    "not accepting connections). Nothing was changed. Try again in a few seconds.");

@@ -17,6 +17,8 @@ struct worker {
 	struct api_client	*api;
 	struct backend		*backend;
 	struct mcp_auth		*auth;		/* the clients' bearer tokens */
+	struct breaker		*breaker;	/* calls to the API child */
+	struct readiness	*readiness;	/* GET /readyz */
 	struct mcp_session_key	 session_key;
 	char			*tools_list;	/* the tools/list result, built once */
 	/* the MCP transport (mcp_http.c and the modules it starts) */
@@ -26,6 +28,8 @@ struct worker {
 	struct revocation	*revoked;
 	struct session_state	*session_state;
 	struct dispatch		*dispatch;
+	struct ratelimit	*ratelimit;	/* per user, shared by every worker */
+	struct conn_guard	*conns;		/* connection limits */
 	struct mcp_request_list	 requests;	/* every request being served here */
 };
 

@@ -16,6 +16,7 @@
 #include "api_client.h"
 #include "audit.h"
 #include "backend.h"
+#include "breaker.h"
 #include "channel.h"
 #include "child_link.h"
 #include "conf.h"
@@ -24,6 +25,7 @@
 #include "mcp_auth.h"
 #include "mcp_http.h"
 #include "observe.h"
+#include "readiness.h"
 #include "shm_metrics.h"
 #include "tools.h"
 #include "worker.h"
@@ -101,14 +103,18 @@ worker_setup(struct worker *w, const struct conf *cf)
 	if ((w->api = api_client_new(w->base, api_socket, cf->api_timeout_ms)) == NULL)
 		fatalx("worker: cannot create the API client");
 	w->backend = backend_new(cf, w->api);
+	w->breaker = breaker_new(cf->mcp_breaker_failures, cf->mcp_breaker_cooldown_sec);
+	w->readiness = readiness_start(w->base, w->api, w->breaker);
 }
 
 static void
 worker_teardown(struct worker *w)
 {
 	mcp_http_stop(w);
+	readiness_free(w->readiness);
 	backend_free(w->backend);
 	api_client_free(w->api);
+	breaker_free(w->breaker);
 	mcp_auth_free(w->auth);	/* after the HTTP side: no request refers to it any more */
 	audit_close();
 	free(w->tools_list);

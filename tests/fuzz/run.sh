@@ -186,10 +186,14 @@ main() {
 	local failed=() t
 
 	check_tools
+	# One build at a time in a directory: concurrent runs share its objects.
+	exec 9>"$fuzzdir/build.lock"
+	flock 9
 	build_library || { say "build failed"; exit 2; }
 	for t in "${targets[@]}"; do
 		build_target "$t" || { say "build of $t failed"; exit 2; }
 	done
+	flock -u 9
 	[ "$build_only" -eq 1 ] && exit 0
 	for t in "${targets[@]}"; do
 		run_target "$t" || failed+=("$t")

@@ -12,6 +12,10 @@ run=$TRESTLE_SRCDIR/tests/fuzz/run.sh
 export FUZZ_DIR=${FUZZ_DIR:-$TRESTLE_BUILDDIR/fuzz}
 out=$T/fuzz.out
 
+# The targets carry ASan and UBSan whatever the build, so a sanitizer build
+# would only run the same thing twice.
+[ "${TRESTLE_SANITIZERS:-no}" = yes ] && skip_all "run in the normal build: the targets are sanitized already"
+
 bash "$run" -b >"$out" 2>&1
 status=$?
 [ "$status" -eq 77 ] && skip_all "$(tail -n 1 "$out")"

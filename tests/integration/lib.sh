@@ -55,7 +55,7 @@ PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 # A developer's own TRESTLE_<KEY> settings must not leak into the daemon under test.
 for _v in $(compgen -e TRESTLE_); do
 	case $_v in
-	TRESTLE_SRCDIR | TRESTLE_BUILDDIR | TRESTLE_KEEP_TMP | TRESTLE_TEST_*) ;;
+	TRESTLE_SRCDIR | TRESTLE_BUILDDIR | TRESTLE_SANITIZERS | TRESTLE_KEEP_TMP | TRESTLE_TEST_*) ;;
 	*) unset "$_v" ;;
 	esac
 done
