@@ -31,20 +31,25 @@ pg_start
 write_conf "workers = 2"
 TRESTLE_TEST_CRASH_AT_START=2 trestled_start
 
-# Status stays quick while slot 2 crash-loops.
+# Status stays quick while slot 2 crash-loops.  A master that blocked through
+# its backoff (1 to 8 s) would be slow on most polls; one in ten slower than
+# 0.5 s is scheduler noise on a loaded machine.  Failures count without mercy.
 slow=0
+failed=0
 polls=0
 deadline=$(($(_now_us) + 30000000))
 until slot2_failed || [ "$(_now_us)" -gt "$deadline" ]; do
 	t0=$(_now_us)
-	"$TRESTLECTL" -c "$T/trestle.conf" status >/dev/null || slow=$((slow + 1000))
+	"$TRESTLECTL" -c "$T/trestle.conf" status >/dev/null || failed=$((failed + 1))
 	[ $(($(_now_us) - t0)) -lt 500000 ] || slow=$((slow + 1))
 	polls=$((polls + 1))
-	curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz" || slow=$((slow + 1000000))
+	curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz" || failed=$((failed + 1))
 	sleep 0.2
 done
 ok "slot 2 ends failed" slot2_failed
-is "$slow" 0 "status answered within 0.5 s and worker 1 served, every time ($polls polls)"
+is "$failed" 0 "status answered and worker 1 served, every time ($polls polls)"
+ok "status answered within 0.5 s on at least 9 polls in 10 ($slow of $polls slower)" \
+	test $((slow * 10)) -le "$polls"
 
 mapfile -t times < <(spawn_times)
 is "${#times[@]}" 5 "worker 2 was spawned five times"
