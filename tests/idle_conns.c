@@ -211,5 +211,11 @@ main(int argc, char **argv)
 		}
 	}
 	printf("closed %d open %d early %d max_age_ms %lld\n", closed, open, early, max_age);
+	fflush(stdout);
+	for (int i = 0; i < opened; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	free(pfd);
+	free(born);
 	return failed == 0 && open == 0 ? 0 : 1;
 }

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "replay.h"
 #include "tenant.h"
+#include "token_cache.h"
 
 static const char *
 api_auth_header(struct api_req *r, const char *name)
@@ -71,6 +73,18 @@ api_auth_rsa_key(struct api_req *r, const char *kid, EVP_PKEY **key, const char 
 	return *reason = "no key in the JWKS for the token's kid", -1;
 }
 
+/* A token that verified: remembered until its exp (token_cache.h). */
+static void
+api_auth_remember(const char *token, const char *sub, long long now, json_object *claims)
+{
+	json_object *exp;
+	long long until = LLONG_MAX;
+
+	if (json_object_object_get_ex(claims, "exp", &exp))
+		until = json_object_get_int64(exp);
+	token_cache_put(token, sub, now, until);
+}
+
 static int
 api_auth_bearer(struct api_req *r, const char *token, const char **reason)
 {
@@ -79,8 +93,11 @@ api_auth_bearer(struct api_req *r, const char *token, const char **reason)
 	struct jwt_expect expect = { cf->jwt_issuer, cf->jwt_audience, (long long)time(NULL) };
 	char kid[JWT_KID_MAX];
 	enum jwt_alg alg;
+	json_object *claims;
 	int rc;
 
+	if (token_cache_get(token, expect.now, r->sub) == 0)
+		return 0;
 	if (jwt_peek(token, &alg, kid, reason) == -1)
 		return -1;
 	if (alg == JWT_ALG_RS256) {
@@ -88,7 +105,11 @@ api_auth_bearer(struct api_req *r, const char *token, const char **reason)
 		if ((rc = api_auth_rsa_key(r, kid, &keys.rsa, reason)) != 0)
 			return rc;
 	}
-	return jwt_verify(token, &keys, &expect, r->sub, reason);
+	if (jwt_verify_ex(token, &keys, &expect, 0, r->sub, &claims, reason) == -1)
+		return -1;
+	api_auth_remember(token, r->sub, expect.now, claims);
+	json_object_put(claims);
+	return 0;
 }
 
 int

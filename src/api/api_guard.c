@@ -1,8 +1,9 @@
 /*
  * The guards of the contract, in its order: user (JWT), tenant headers, sync
  * session, epoch.  The user and tenant guards are api_auth.c's; resolving
- * the user's row or the session takes one query, after which the route's
- * handler runs with r->owner_id set.
+ * the user's row or the session takes one query (a session seen in the last
+ * moments none: session_cache.h), after which the route's handler runs with
+ * r->owner_id set.
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "migrations.h"
+#include "session_cache.h"
 #include "tenant.h"
 
 #define SQL_UPSERT_USER \
@@ -66,6 +68,19 @@ api_guard_after_session(struct api_req *r)
 	r->route->handler(r);
 }
 
+/* The session is live: it must be the user's own. */
+static void
+api_guard_session_found(struct api_req *r, const char *owner_id, const char *sub, int epoch)
+{
+	if (strcmp(sub, r->sub) != 0) {
+		api_reply_error(r, 403, "forbidden");
+		return;
+	}
+	snprintf(r->owner_id, sizeof(r->owner_id), "%s", owner_id);
+	r->server_epoch = epoch;
+	api_guard_after_session(r);
+}
+
 static void
 api_on_session_owner(enum db_status status, const PGresult *res, const char *sqlstate,
     const char *message, void *arg)
@@ -82,23 +97,25 @@ api_on_session_owner(enum db_status status, const PGresult *res, const char *sql
 		api_reply_error(r, 428, "sync session required: create one with POST /v1/sync/sessions");
 		return;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), r->sub) != 0) {
-		api_reply_error(r, 403, "forbidden");
-		return;
-	}
-	snprintf(r->owner_id, sizeof(r->owner_id), "%s", PQgetvalue(res, 0, 0));
-	r->server_epoch = atoi(PQgetvalue(res, 0, 2));
-	api_guard_after_session(r);
+	session_cache_put(r->session_id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	    atoi(PQgetvalue(res, 0, 2)), atoll(PQgetvalue(res, 0, 3)));
+	api_guard_session_found(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	    atoi(PQgetvalue(res, 0, 2)));
 }
 
 static void
 api_guard_session(struct api_req *r)
 {
 	const char *id = api_header(r, "X-Sync-Session");
+	const struct session_cache_entry *known;
 	const char *params[1];
 
 	if (id == NULL || !uuid_is_valid(id)) {
 		api_reply_error(r, 428, "sync session required: create one with POST /v1/sync/sessions");
+		return;
+	}
+	if ((known = session_cache_get(id)) != NULL) {
+		api_guard_session_found(r, known->owner_id, known->sub, known->epoch);
 		return;
 	}
 	snprintf(r->session_id, sizeof(r->session_id), "%s", id);

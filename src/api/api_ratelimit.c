@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "shm_metrics.h"
 
 #define RL_WINDOW_SEC	60
 #define RL_SLOTS	4096
@@ -129,6 +130,7 @@ rl_refuse(struct api_req *r, double tokens)
 	api_add_header(r, "Retry-After", buf);
 	snprintf(msg, sizeof(msg), "Rate limit exceeded. Please retry after %d seconds.", retry);
 	log_cid(LOG_LEVEL_WARN, r->cid, "api: rate limit exceeded for user %s", r->owner_id);
+	metrics_count_rate_limited();
 	api_reply_error(r, 429, msg);
 }
 

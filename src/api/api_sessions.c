@@ -13,6 +13,7 @@
 #include "api.h"
 #include "codec.h"
 #include "db_pool.h"
+#include "session_cache.h"
 
 #define SESSION_COLUMNS \
 	"s.id::text, s.owner_id::text, (extract(epoch FROM s.created_at) * 1000)::bigint, " \
@@ -123,6 +124,7 @@ api_on_session_deleted(enum db_status status, const PGresult *res, const char *s
 
 	(void)sqlstate;
 	r->pending = NULL;
+	session_cache_forget(r->segment);	/* whatever the outcome: looked up afresh */
 	if (status != DB_OK || PQntuples(res) != 1) {
 		api_reply_db_failure(r, status, message);
 		return;

@@ -222,7 +222,8 @@ api_sql_prepared(size_t *count)
 				sql_add(sql_printf("%s_%s", stmt_names[k], sql_parts[i].table),
 				    stmt_builders[k](&sql_parts[i]), stmt_nparams[k]);
 		sql_add(sql_printf("%s", API_STMT_SESSION_OWNER),
-		    sql_printf("SELECT s.owner_id::text, u.sub, coalesce(o.epoch, 1) "
+		    sql_printf("SELECT s.owner_id::text, u.sub, coalesce(o.epoch, 1), "
+		    "(extract(epoch FROM s.expires_at) * 1000)::bigint "
 		    "FROM trestle_sync_session s JOIN app_user u ON u.id = s.owner_id "
 		    "LEFT JOIN owner_state o ON o.owner_id = s.owner_id::text "
 		    "WHERE s.id = $1::uuid AND s.expires_at > now()"), 1);

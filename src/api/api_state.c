@@ -17,6 +17,7 @@
 #include "api_store.h"
 #include "db_pool.h"
 #include "jsonstr.h"
+#include "session_cache.h"
 
 #define SQL_STATE \
 	"SELECT epoch, (extract(epoch FROM last_wipe_at) * 1000)::bigint, last_wipe_by " \
@@ -121,6 +122,7 @@ api_on_wiped(enum db_status status, const PGresult *res, const char *sqlstate,
 
 	(void)sqlstate;
 	r->pending = NULL;
+	session_cache_forget_owner(r->owner_id);	/* new epoch, sessions deleted */
 	if (status != DB_OK || PQntuples(res) != 1) {
 		api_reply_db_failure(r, status, message);
 		return;

@@ -25,7 +25,7 @@ enum api_stmt {
 	API_STMT_COUNT
 };
 
-#define API_STMT_SESSION_OWNER	"session_owner"	/* $1 session id */
+#define API_STMT_SESSION_OWNER	"session_owner"	/* $1 session id: owner, sub, epoch, expiry ms */
 #define API_ITEM_COLUMNS	5		/* uid, version, updated_at_ms, deleted_at_ms, payload */
 #define API_LIST_DEFAULT_LIMIT	500
 #define API_LIST_MAX_LIMIT	1000

@@ -8,13 +8,15 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "codec.h"
 #include "jwt.h"
@@ -44,6 +46,21 @@ static const struct {
 };
 
 #define JWT_ES256_SIG_LEN	64	/* r and s, 32 bytes each (RFC 7518 3.4) */
+#define JWT_HMAC_KEYS		4	/* (secret, digest) pairs keyed at once */
+
+/*
+ * HMAC contexts, each keyed once and reused: a one-shot HMAC() fetches the
+ * algorithm and sets the key on every call, several times the cost of the
+ * MAC of a token.  A process uses one secret or two (its own tokens, its
+ * clients'), so a few slots suffice; past that the oldest is rekeyed.
+ */
+static struct jwt_hmac_key {
+	char		*secret;
+	const char	*digest;	/* EVP_MD_get0_name() */
+	EVP_MAC_CTX	*ctx;
+} jwt_hmac_keys[JWT_HMAC_KEYS];
+static EVP_MAC	*jwt_hmac;
+static size_t	 jwt_hmac_next;	/* the slot to rekey next */
 
 static const EVP_MD *
 jwt_digest(enum jwt_alg alg)
@@ -117,6 +134,65 @@ jwt_alg_of(json_object *header)
 	return JWT_ALG_REFUSED;
 }
 
+static void
+jwt_hmac_key_clear(struct jwt_hmac_key *k)
+{
+	EVP_MAC_CTX_free(k->ctx);
+	free(k->secret);
+	memset(k, 0, sizeof(*k));
+}
+
+static EVP_MAC_CTX *
+jwt_hmac_key_new(struct jwt_hmac_key *k, const EVP_MD *md, const char *secret)
+{
+	OSSL_PARAM params[2];
+
+	jwt_hmac_key_clear(k);
+	if (jwt_hmac == NULL && (jwt_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return NULL;
+	k->digest = EVP_MD_get0_name(md);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)k->digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((k->secret = strdup(secret)) == NULL || (k->ctx = EVP_MAC_CTX_new(jwt_hmac)) == NULL ||
+	    EVP_MAC_init(k->ctx, (const unsigned char *)secret, strlen(secret), params) != 1) {
+		jwt_hmac_key_clear(k);
+		return NULL;
+	}
+	return k->ctx;
+}
+
+/* A context keyed with secret for md, ready for a new message; NULL on failure. */
+static EVP_MAC_CTX *
+jwt_hmac_ctx(const EVP_MD *md, const char *secret)
+{
+	const char *digest = EVP_MD_get0_name(md);
+	struct jwt_hmac_key *k;
+
+	for (size_t i = 0; i < JWT_HMAC_KEYS; i++) {
+		k = &jwt_hmac_keys[i];
+		if (k->ctx != NULL && strcmp(k->digest, digest) == 0 &&
+		    strcmp(k->secret, secret) == 0)
+			return EVP_MAC_init(k->ctx, NULL, 0, NULL) == 1 ? k->ctx : NULL;
+	}
+	k = &jwt_hmac_keys[jwt_hmac_next];
+	jwt_hmac_next = (jwt_hmac_next + 1) % JWT_HMAC_KEYS;
+	return jwt_hmac_key_new(k, md, secret);
+}
+
+/* The HMAC of data with secret: its length, or 0 on failure. */
+static size_t
+jwt_hmac_of(const EVP_MD *md, const char *secret, const unsigned char *data, size_t len,
+    unsigned char mac[EVP_MAX_MD_SIZE])
+{
+	EVP_MAC_CTX *ctx = jwt_hmac_ctx(md, secret);
+	size_t maclen = 0;
+
+	if (ctx == NULL || EVP_MAC_update(ctx, data, len) != 1 ||
+	    EVP_MAC_final(ctx, mac, &maclen, EVP_MAX_MD_SIZE) != 1)
+		return 0;
+	return maclen;
+}
+
 int
 jwt_hs256_mint(const char *secret, const char *sub, const struct jwt_expect *claims, int ttl,
     char *out, size_t cap)
@@ -124,8 +200,8 @@ jwt_hs256_mint(const char *secret, const char *sub, const struct jwt_expect *cla
 	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 	json_object *obj = json_object_new_object();
 	const char *text;
-	unsigned char mac[32];
-	unsigned int maclen = sizeof(mac);
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	size_t maclen;
 	char part[64];
 	size_t n, len;
 
@@ -146,8 +222,8 @@ jwt_hs256_mint(const char *secret, const char *sub, const struct jwt_expect *cla
 	out[n++] = '.';
 	n += b64url_encode((const unsigned char *)text, len, out + n, cap - n);
 	json_object_put(obj);
-	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)out, n, mac,
-	    &maclen);
+	if ((maclen = jwt_hmac_of(EVP_sha256(), secret, (const unsigned char *)out, n, mac)) == 0)
+		return -1;
 	out[n++] = '.';
 	n += b64url_encode(mac, maclen, out + n, cap - n);
 	return (int)n;
@@ -185,11 +261,12 @@ static int
 jwt_check_hmac(const struct jwt_parts *p, const EVP_MD *md, const char *secret)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE], given[EVP_MAX_MD_SIZE];
-	unsigned int maclen = sizeof(mac);
+	size_t maclen;
 	long n;
 
-	HMAC(md, secret, (int)strlen(secret), (const unsigned char *)p->token, p->signed_len,
-	    mac, &maclen);
+	if ((maclen = jwt_hmac_of(md, secret, (const unsigned char *)p->token, p->signed_len,
+	    mac)) == 0)
+		return -1;
 	n = b64url_decode(p->sig, strlen(p->sig), given, sizeof(given));
 	return n == (long)maclen && timingsafe_equal(mac, given, maclen) ? 0 : -1;
 }

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ static struct log_sink main_sink = { .fd = STDERR_FILENO, .path = log_path };
 static struct log_sink access_sink = { .fd = -1, .path = access_path };
 static unsigned long long log_lost;	/* lines lost by this process, in all */
 static enum log_level log_min = LOG_LEVEL_INFO;
+static long log_pid;			/* 0: not known yet (or since a fork) */
 
 static int	log_open_path(const char *);
 static void	log_write_line(struct log_sink *, const char *, size_t);
@@ -130,18 +132,56 @@ log_level_parse(const char *name, enum log_level *out)
 	return -1;
 }
 
+static void
+log_forked(void)
+{
+	log_pid = 0;
+}
+
+/* getpid() is a system call: asked once, and again in the child after a fork. */
+static long
+log_getpid(void)
+{
+	static int registered;
+
+	if (log_pid == 0) {
+		log_pid = (long)getpid();
+		if (!registered && pthread_atfork(NULL, NULL, log_forked) == 0)
+			registered = 1;
+	}
+	return log_pid;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ"; the part up to the second is formatted once a second. */
 static size_t
 log_format_time(char *buf, size_t size)
 {
+	static time_t last_sec = -1;
+	static char last[32];
+	static size_t last_len;
 	struct timeval tv;
 	struct tm tm;
-	size_t n;
+	long ms;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(buf + n, size - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
-	return n;
+	if (tv.tv_sec != last_sec) {
+		gmtime_r(&tv.tv_sec, &tm);
+		last_len = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = tv.tv_sec;
+	}
+	if (size < last_len + 6) {
+		buf[0] = '\0';
+		return 0;
+	}
+	ms = (long)(tv.tv_usec / 1000);
+	memcpy(buf, last, last_len);
+	buf[last_len] = '.';
+	buf[last_len + 1] = (char)('0' + ms / 100);
+	buf[last_len + 2] = (char)('0' + ms / 10 % 10);
+	buf[last_len + 3] = (char)('0' + ms % 10);
+	buf[last_len + 4] = 'Z';
+	buf[last_len + 5] = '\0';
+	return last_len + 5;
 }
 
 static ssize_t
@@ -166,7 +206,7 @@ log_sink_notice(int fd, const char *level, const char *msg)
 	jsonstr_init(&js, line, sizeof(line) - 1);
 	jsonstr_printf(&js, "{\"time\":\"%s\",\"level\":\"%s\",\"role\":", when, level);
 	jsonstr_quote(&js, log_role);
-	jsonstr_printf(&js, ",\"pid\":%ld,\"msg\":", (long)getpid());
+	jsonstr_printf(&js, ",\"pid\":%ld,\"msg\":", log_getpid());
 	jsonstr_quote(&js, msg);
 	jsonstr_raw(&js, "}");
 	line[js.len++] = '\n';
@@ -249,7 +289,7 @@ log_start_line(struct jsonstr *js, char *line, size_t cap, enum log_level level)
 	jsonstr_raw(js, level_names[level]);
 	jsonstr_raw(js, "\",\"role\":");
 	jsonstr_quote(js, log_role);
-	jsonstr_printf(js, ",\"pid\":%ld", (long)getpid());
+	jsonstr_printf(js, ",\"pid\":%ld", log_getpid());
 }
 
 static void

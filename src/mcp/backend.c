@@ -14,6 +14,7 @@
 #include "tenant.h"
 
 #define BACKEND_TOKEN_TTL_SEC	60
+#define BACKEND_TOKEN_REUSE_SEC	(BACKEND_TOKEN_TTL_SEC / 2)	/* then a fresh one */
 #define SESSION_REUSE_SEC	(25 * 60)	/* the API's sessions live 30 minutes */
 #define SESSION_BUCKETS		256
 #define SESSION_CACHE_MAX	10000
@@ -21,9 +22,11 @@
 struct user_session {
 	struct user_session	*next;
 	char			*subject;
-	char			 id[64];
+	char			 id[64];	/* "": no session open */
 	int			 epoch;
 	time_t			 expires;
+	char			*token;		/* the user's backend token; NULL: none yet */
+	time_t			 token_renew;	/* when to mint the next one */
 };
 
 struct backend {
@@ -76,6 +79,7 @@ backend_sessions_clear(struct backend *be)
 
 			be->buckets[i] = s->next;
 			free(s->subject);
+			free(s->token);
 			free(s);
 		}
 	}
@@ -128,6 +132,32 @@ backend_free(struct backend *be)
 static void backend_on_response(const struct api_response *, void *);
 
 /*
+ * The user's backend token, minted anew only when half its life is gone: the
+ * API child then verifies each token once (it remembers those it verified),
+ * and a token sent near the end of its reuse still has 30 s to live.
+ */
+static const char *
+backend_token(const struct conf *cf, struct user_session *s, const char *subject,
+    time_t now)
+{
+	struct jwt_expect claims = { cf->jwt_issuer, cf->jwt_audience, (long long)now };
+	char token[1024];
+
+	if (s->token != NULL && now < s->token_renew && now >= s->token_renew -
+	    BACKEND_TOKEN_REUSE_SEC)
+		return s->token;
+	free(s->token);
+	s->token = NULL;
+	if (jwt_hs256_mint(cf->jwt_secret, subject, &claims, BACKEND_TOKEN_TTL_SEC, token,
+	    sizeof(token)) == -1)
+		return "";	/* a subject too long for a token: the API child says 401 */
+	if ((s->token = strdup(token)) == NULL)
+		fatal("backend_token");
+	s->token_renew = now + BACKEND_TOKEN_REUSE_SEC;
+	return s->token;
+}
+
+/*
  * Headers of every call: backend token, version 2 tenant headers (bound to
  * this method, path, body and user, with a fresh nonce: a retry is signed
  * anew), correlation, session.
@@ -138,21 +168,19 @@ backend_dispatch(struct backend_call *c, const char *method, const char *path, c
 	char auth[1200], tenant[300], ts[64], sig[300], cid[200], session[120], epoch[40];
 	char if_match[64];
 	char user[JWT_SUB_MAX + 16], nonce_h[64], digest_h[128];
-	char token[1024], signature[TENANT_SIGNATURE_LEN + 1], now_ms[24];
+	char signature[TENANT_SIGNATURE_LEN + 1], now_ms[24];
 	char nonce[TENANT_NONCE_LEN + 1], digest[TENANT_SHA256_LEN + 1];
 	const char *headers[12] = { auth, tenant, ts, sig, cid, user, nonce_h, digest_h, NULL };
 	const struct conf *cf = c->be->cf;
-	struct user_session *s = backend_session_find(c->be, c->subject);
+	struct user_session *s = backend_session_store(c->be, c->subject);
 	struct api_request req = { .method = method, .path = path, .body = body,
 	    .body_len = body != NULL ? strlen(body) : 0, .headers = headers };
 	struct tenant_v2 v2 = { cf->tenant_id, now_ms, nonce, method, path, digest, c->subject };
 	struct timespec now;
-	struct jwt_expect claims = { cf->jwt_issuer, cf->jwt_audience, 0 };
+	const char *token;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	claims.now = (long long)now.tv_sec;
-	jwt_hs256_mint(cf->jwt_secret, c->subject, &claims, BACKEND_TOKEN_TTL_SEC, token,
-	    sizeof(token));
+	token = backend_token(cf, s, c->subject, now.tv_sec);
 	snprintf(now_ms, sizeof(now_ms), "%lld", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 	tenant_nonce_new(nonce);
 	tenant_sha256_hex(body != NULL ? body : "", req.body_len, digest);
@@ -165,7 +193,7 @@ backend_dispatch(struct backend_call *c, const char *method, const char *path, c
 	snprintf(user, sizeof(user), "X-TB-User: %s", c->subject);
 	snprintf(nonce_h, sizeof(nonce_h), "X-TB-Nonce: %s", nonce);
 	snprintf(digest_h, sizeof(digest_h), "X-TB-Body-SHA256: %s", digest);
-	if (c->phase == PHASE_REQUEST && s != NULL) {
+	if (c->phase == PHASE_REQUEST && s->id[0] != '\0') {
 		snprintf(session, sizeof(session), "X-Sync-Session: %s", s->id);
 		snprintf(epoch, sizeof(epoch), "X-Sync-Epoch: %d", s->epoch);
 		headers[8] = session;

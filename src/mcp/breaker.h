@@ -5,8 +5,11 @@
  * mcp_breaker_cooldown_sec.  Then one call goes through as a probe (half
  * open): its success closes the breaker, its failure opens it for another
  * cool-down.  A probe that never reports (its client went away) is replaced
- * by a new one after a cool-down.  Times are monotonic microseconds
- * (metrics_now_us), passed in so that tests can drive them.
+ * by a new one after a cool-down.  Any success recorded closes it, so the
+ * readiness check (readiness.h), which asks the API child four times a
+ * second while the breaker is open, closes it as soon as the child is back.
+ * Times are monotonic microseconds (metrics_now_us), passed in so that tests
+ * can drive them.
  */
 #ifndef TRESTLE_BREAKER_H
 #define TRESTLE_BREAKER_H

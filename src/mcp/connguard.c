@@ -3,14 +3,26 @@
  * handle, and the number of connections of each peer address.  An address
  * is dropped when its last connection closes, so both stay as small as the
  * connections open now.
+ *
+ * The first request's deadline: the guard makes each new connection's
+ * bufferevent itself (evhttp_set_bevcb), keeps a reference to it and arms a
+ * timer.  The first request read frees the timer; a timer that fires first
+ * shuts the socket down, and libevent, reading the end of the stream, frees
+ * the connection as it frees any other.  The reference keeps the
+ * bufferevent (and its address, the table's key) valid until the guard is
+ * done with it, whatever libevent did meanwhile.
  */
 #include "config.h"
+
+#include <sys/socket.h>
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "connguard.h"
@@ -33,15 +45,26 @@ struct guarded_conn {
 	void			*arg;
 };
 
+/* A new connection that has not yet sent a whole request. */
+struct first_request {
+	struct first_request	*next;
+	struct conn_guard	*g;
+	struct bufferevent	*bev;	/* referenced */
+	struct event		*ev_deadline;
+};
+
 struct conn_guard {
-	int			 max_total, max_per_ip;
+	int			 max_total, max_per_ip, first_request_sec;
 	int			 total;
 	struct guarded_conn	*conns[GUARD_BUCKETS];
 	struct peer_count	*peers[GUARD_BUCKETS];
+	struct first_request	*waiting[GUARD_BUCKETS];
 };
 
+static unsigned	guard_hash_ptr(const void *);
+
 struct conn_guard *
-conn_guard_new(int max_total, int max_per_ip)
+conn_guard_new(int max_total, int max_per_ip, int first_request_sec)
 {
 	struct conn_guard *g = calloc(1, sizeof(*g));
 
@@ -49,7 +72,82 @@ conn_guard_new(int max_total, int max_per_ip)
 		fatal("conn_guard_new");
 	g->max_total = max_total;
 	g->max_per_ip = max_per_ip;
+	g->first_request_sec = first_request_sec;
 	return g;
+}
+
+static void
+guard_first_done(struct first_request *f)
+{
+	struct first_request **l = &f->g->waiting[guard_hash_ptr(f->bev)];
+
+	while (*l != f)
+		l = &(*l)->next;
+	*l = f->next;
+	event_free(f->ev_deadline);
+	bufferevent_decref(f->bev);
+	free(f);
+}
+
+/* The deadline passed without a whole request: end the connection. */
+static void
+guard_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct first_request *f = arg;
+	bufferevent_data_cb readcb = NULL;
+	evutil_socket_t sock = bufferevent_getfd(f->bev);
+
+	(void)fd;
+	(void)what;
+	bufferevent_getcb(f->bev, &readcb, NULL, NULL, NULL);
+	if (readcb != NULL && sock != -1) {	/* libevent still serves it */
+		log_debug("worker: connection closed: no whole request within %d s",
+		    f->g->first_request_sec);
+		shutdown(sock, SHUT_RDWR);
+	}
+	guard_first_done(f);
+}
+
+static struct bufferevent *
+guard_new_connection(struct event_base *base, void *arg)
+{
+	struct conn_guard *g = arg;
+	struct timeval tv = { g->first_request_sec, 0 };
+	struct first_request *f = calloc(1, sizeof(*f));
+	unsigned h;
+
+	if (f == NULL || (f->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (f->ev_deadline = evtimer_new(base, guard_on_deadline, f)) == NULL)
+		fatal("guard_new_connection");
+	f->g = g;
+	bufferevent_incref(f->bev);
+	evtimer_add(f->ev_deadline, &tv);
+	h = guard_hash_ptr(f->bev);
+	f->next = g->waiting[h];
+	g->waiting[h] = f;
+	return f->bev;
+}
+
+void
+conn_guard_watch(struct conn_guard *g, struct evhttp *http)
+{
+	evhttp_set_bevcb(http, guard_new_connection, g);
+}
+
+void
+conn_guard_request_read(struct conn_guard *g, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct first_request *f;
+
+	if (bev == NULL)
+		return;
+	for (f = g->waiting[guard_hash_ptr(bev)]; f != NULL; f = f->next)
+		if (f->bev == bev) {
+			guard_first_done(f);
+			return;
+		}
 }
 
 void
@@ -58,6 +156,8 @@ conn_guard_free(struct conn_guard *g)
 	if (g == NULL)
 		return;
 	for (int i = 0; i < GUARD_BUCKETS; i++) {
+		while (g->waiting[i] != NULL)
+			guard_first_done(g->waiting[i]);
 		while (g->conns[i] != NULL) {
 			struct guarded_conn *c = g->conns[i];
 

@@ -340,17 +340,30 @@ static const struct method methods[] = {
 
 /* ---- messages ---- */
 
+/* MCP's ids are strings or integers, never null (unlike JSON-RPC's). */
+static int
+jsonrpc_id_valid(json_object *id)
+{
+	return json_object_is_type(id, json_type_string) || json_object_is_type(id, json_type_int);
+}
+
 enum jsonrpc_kind
 jsonrpc_kind(json_object *msg)
 {
-	json_object *v, *method = NULL, *id = NULL;
+	json_object *v, *method = NULL, *id = NULL, *params = NULL;
+	int has_id;
 
 	if (!json_object_is_type(msg, json_type_object) ||
 	    !json_object_object_get_ex(msg, "jsonrpc", &v) || !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), "2.0") != 0)
 		return JSONRPC_INVALID;
 	json_object_object_get_ex(msg, "method", &method);
-	json_object_object_get_ex(msg, "id", &id);
+	has_id = json_object_object_get_ex(msg, "id", &id);
+	if (has_id && !jsonrpc_id_valid(id))
+		return JSONRPC_INVALID;
+	if (json_object_object_get_ex(msg, "params", &params) && params != NULL &&
+	    !json_object_is_type(params, json_type_object))
+		return JSONRPC_INVALID;	/* MCP's params are always an object */
 	if (method != NULL)
 		return !json_object_is_type(method, json_type_string) ? JSONRPC_INVALID :
 		    id != NULL ? JSONRPC_REQUEST : JSONRPC_NOTIFICATION;

@@ -87,7 +87,19 @@ exchange_free(struct exchange *ex)
 	free(ex);
 }
 
-/* The collected answers: one object, or an array for a batch. */
+static void
+exchange_free_answer(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/*
+ * The collected answers: one object, or an array for a batch.  The answers
+ * are handed to the output buffer as they are, not copied: they can be tens of
+ * kilobytes, and a copy would fault in fresh pages for every answer.
+ */
 static void
 exchange_send_json(struct exchange *ex)
 {
@@ -100,7 +112,10 @@ exchange_send_json(struct exchange *ex)
 	for (size_t i = 0; i < ex->nanswers; i++) {
 		if (i > 0)
 			evbuffer_add(out, ",", 1);
-		evbuffer_add(out, ex->answers[i], strlen(ex->answers[i]));
+		if (evbuffer_add_reference(out, ex->answers[i], strlen(ex->answers[i]),
+		    exchange_free_answer, NULL) == -1)
+			fatalx("exchange_send_json: evbuffer_add_reference");
+		ex->answers[i] = NULL;	/* the buffer frees it once sent */
 	}
 	if (ex->batch)
 		evbuffer_add(out, "]", 1);

@@ -18,6 +18,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 
 #include "dispatch.h"
@@ -344,6 +345,30 @@ auth_jwt(struct mcp_auth *a, struct evhttp_request *req, const char *token,
 	auth_try_jwks(w);
 }
 
+/* Authorization headers of req: a second one would leave it unclear who the client is. */
+static int
+auth_header_count(struct evhttp_request *req)
+{
+	struct evkeyval *h;
+	int n = 0;
+
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+		n += strcasecmp(h->key, "Authorization") == 0;
+	return n;
+}
+
+/* 400 invalid_request (RFC 6750 3.1): the request repeats the credentials. */
+static void
+auth_bad_request(struct mcp_auth *a, struct evhttp_request *req)
+{
+	char url[1024], challenge[CHALLENGE_MAX];
+
+	oauth_metadata_url(a->cf, req, url, sizeof(url));
+	snprintf(challenge, sizeof(challenge), "Bearer resource_metadata=\"%s\", "
+	    "error=\"invalid_request\"", url);
+	auth_send(req, 400, challenge, "Bad Request: send one Authorization header");
+}
+
 void
 mcp_auth_request(struct mcp_auth *a, struct evhttp_request *req, mcp_auth_done_fn done,
     void *arg)
@@ -352,6 +377,10 @@ mcp_auth_request(struct mcp_auth *a, struct evhttp_request *req, mcp_auth_done_f
 	    "Authorization");
 	const char *token, *subject;
 
+	if (auth_header_count(req) > 1) {
+		auth_bad_request(a, req);
+		return;
+	}
 	if (auth == NULL && a->cf->mcp_conformance_fixtures) {
 		done(req, MCP_ANONYMOUS, arg);	/* the conformance suite sends no token */
 		return;

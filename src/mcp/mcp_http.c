@@ -151,40 +151,83 @@ mcp_check_session(struct worker *w, struct evhttp_request *req, struct mcp_call_
 	return 0;
 }
 
+/*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+ * U+10FFFF.  json-c's own check lets the last two through, and PostgreSQL
+ * would refuse them only once the call reached it.
+ */
+static int
+mcp_utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n;
+	unsigned cp, min;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0)
+			n = 1, cp = s[i] & 0x1f, min = 0x80;
+		else if ((s[i] & 0xf0) == 0xe0)
+			n = 2, cp = s[i] & 0x0f, min = 0x800;
+		else if ((s[i] & 0xf8) == 0xf0)
+			n = 3, cp = s[i] & 0x07, min = 0x10000;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* One tokener, reset for each body: a new one is a large allocation every request. */
 static json_object *
 mcp_parse_body(struct evhttp_request *req)
 {
+	static struct json_tokener *tok;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	struct json_tokener *tok = json_tokener_new();
+	const unsigned char *text = evbuffer_pullup(in, -1);
 	json_object *msg;
 
-	msg = json_tokener_parse_ex(tok, (const char *)evbuffer_pullup(in, -1), (int)len);
+	if (text == NULL || !mcp_utf8_valid(text, len))
+		return NULL;	/* JSON text is UTF-8 */
+	if (tok == NULL && (tok = json_tokener_new()) == NULL)
+		fatal("mcp_parse_body");
+	json_tokener_reset(tok);
+	msg = json_tokener_parse_ex(tok, (const char *)text, (int)len);
 	if (msg != NULL && tok->char_offset != (int)len) {
 		json_object_put(msg);	/* trailing garbage */
 		msg = NULL;
 	}
-	json_tokener_free(tok);
 	return msg;
 }
 
 /* ---- the per-user rate limit ---- */
 
-/* One request of the client: 0, or the seconds it must wait (counted as refused). */
+/*
+ * One request of the client: 0, or the seconds it must wait (counted as
+ * refused).  Clients without a token exist only with the conformance
+ * fixtures, a test mode whose suite is a burst by design: not limited.
+ */
 static int
-mcp_rate_take(struct worker *w, struct evhttp_request *req, const char *subject)
+mcp_rate_take(struct worker *w, const char *subject)
 {
 	char key[512];
-	char *peer = NULL;
-	ev_uint16_t port = 0;
 	int wait;
 
-	if (strcmp(subject, MCP_ANONYMOUS) == 0) {
-		/* clients without a token (conformance fixtures only): one budget an address */
-		evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
-		snprintf(key, sizeof(key), "%s@%s", MCP_ANONYMOUS, peer != NULL ? peer : "");
-	} else
-		snprintf(key, sizeof(key), "user:%s", subject);
+	if (strcmp(subject, MCP_ANONYMOUS) == 0)
+		return 0;
+	snprintf(key, sizeof(key), "user:%s", subject);
 	if ((wait = ratelimit_take(w->ratelimit, key)) > 0) {
 		metrics_count_rate_limited();
 		log_debug("worker: rate limit: %s must wait %d s", subject, wait);
@@ -225,9 +268,11 @@ mcp_reply_rate_limited(struct worker *w, struct exchange *ex, json_object *msg, 
 	json_object_object_get_ex(msg, "id", &id);
 	json_object_object_get_ex(msg, "params", &params);
 	r = exchange_request(ex, id, params);
-	snprintf(text, sizeof(text), "Rate limit exceeded: retry after %d s (this server allows "
-	    "%d requests a minute for each user, %d at once).", wait,
-	    w->cf->mcp_rate_limit_per_minute, w->cf->mcp_rate_limit_burst);
+	/* as the API child's 429 is told (tools.c), with the limit itself */
+	snprintf(text, sizeof(text), "Too many requests: this user's rate limit was reached and "
+	    "nothing was done. Wait %d second%s, then try again (the limit is %d requests a "
+	    "minute, %d at once).", wait, wait == 1 ? "" : "s", w->cf->mcp_rate_limit_per_minute,
+	    w->cf->mcp_rate_limit_burst);
 	result = tool_result_error(text);
 	mcp_reply(r, result);
 	free(result);
@@ -363,7 +408,7 @@ mcp_on_authenticated(struct evhttp_request *req, const char *subject, void *arg)
 
 	if (mcp_check_version(req) == -1)
 		return;
-	ctx.limited = mcp_rate_take(w, req, subject);
+	ctx.limited = mcp_rate_take(w, subject);
 	if (cmd == EVHTTP_REQ_POST)
 		mcp_post(w, req, &ctx);
 	else if (ctx.limited > 0)
@@ -409,9 +454,9 @@ mcp_on_request(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-
 	const char *why;
 
+	conn_guard_request_read(w->conns, req);	/* in time: its deadline is off */
 	if (observe_request(w, req))	/* access log and metrics; answers GET /metrics */
 		return;
 	if (path != NULL && strcmp(path, "/healthz") == 0 &&
@@ -459,7 +504,8 @@ mcp_open_modules(struct worker *w)
 	snprintf(prefix, sizeof(prefix), "%s", routing_instance(w->routing));
 	w->sse = sse_hub_new(w->base, w->cf->mcp_max_streams, w->cf->mcp_http_timeout_sec, prefix);
 	w->dispatch = dispatch_new(w);
-	w->conns = conn_guard_new(w->cf->mcp_max_connections, w->cf->mcp_max_connections_per_ip);
+	w->conns = conn_guard_new(w->cf->mcp_max_connections, w->cf->mcp_max_connections_per_ip,
+	    w->cf->mcp_http_timeout_sec);
 	TAILQ_INIT(&w->requests);
 }
 
@@ -485,6 +531,7 @@ mcp_http_start(struct worker *w, int listen_fd)
 	mcp_set_nodelay(listen_fd);
 	if ((w->http = evhttp_new(w->base)) == NULL)
 		fatalx("worker: evhttp_new");
+	conn_guard_watch(w->conns, w->http);
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)w->cf->max_body_bytes);

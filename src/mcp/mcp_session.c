@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "codec.h"
@@ -24,24 +26,63 @@ mcp_session_key_derive(const char *tenant_secret, struct mcp_session_key *key)
 	    (const unsigned char *)label, sizeof(label) - 1, key->bytes, &len);
 }
 
+/*
+ * Every request verifies its session id: the algorithms are fetched once and
+ * the MAC's context keyed once (a process has one key), instead of an
+ * implicit fetch and a new key in every one-shot EVP_Digest() and HMAC().
+ */
+static EVP_MD	*session_sha256;
+
 static void
 mcp_subject_digest(const char *subject, char out[17])
 {
 	unsigned char digest[32];
 	unsigned int len = sizeof(digest);
 
-	EVP_Digest(subject, strlen(subject), digest, &len, EVP_sha256(), NULL);
+	if (session_sha256 == NULL && (session_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		abort();
+	if (EVP_Digest(subject, strlen(subject), digest, &len, session_sha256, NULL) != 1)
+		abort();
 	hex_encode(digest, 8, out);
+}
+
+/* The MAC context keyed with key, ready for a message; NULL when OpenSSL fails. */
+static EVP_MAC_CTX *
+mcp_session_mac_ctx(const struct mcp_session_key *key)
+{
+	static EVP_MAC *hmac;
+	static EVP_MAC_CTX *ctx;
+	static unsigned char keyed[sizeof(key->bytes)];
+	OSSL_PARAM params[2];
+
+	if (ctx != NULL && memcmp(keyed, key->bytes, sizeof(keyed)) == 0)
+		return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 ? ctx : NULL;
+	EVP_MAC_CTX_free(ctx);
+	ctx = NULL;
+	if (hmac == NULL && (hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_MAC_CTX_new(hmac)) == NULL ||
+	    EVP_MAC_init(ctx, key->bytes, sizeof(key->bytes), params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+		return NULL;
+	}
+	memcpy(keyed, key->bytes, sizeof(keyed));
+	return ctx;
 }
 
 static void
 mcp_session_mac(const struct mcp_session_key *key, const char *payload, size_t len,
     unsigned char mac[32])
 {
-	unsigned int maclen = 32;
+	EVP_MAC_CTX *ctx = mcp_session_mac_ctx(key);
+	size_t maclen = 0;
 
-	HMAC(EVP_sha256(), key->bytes, sizeof(key->bytes), (const unsigned char *)payload, len,
-	    mac, &maclen);
+	if (ctx == NULL || EVP_MAC_update(ctx, (const unsigned char *)payload, len) != 1 ||
+	    EVP_MAC_final(ctx, mac, &maclen, 32) != 1 || maclen != 32)
+		abort();	/* no MAC: neither issue nor accept a session id */
 }
 
 void

@@ -62,6 +62,9 @@ origin_host_part(const char *authority, char out[NAME_MAX_LEN])
 		end = authority + strcspn(authority, ":");
 	if (end == NULL || (*end != '\0' && *end != ':') || end == authority)
 		return -1;
+	if (*end == ':' && (end[1] == '\0' || strspn(end + 1, "0123456789") != strlen(end + 1) ||
+	    strlen(end + 1) > 5))
+		return -1;	/* a port is 1 to 5 digits: "localhost:1@evil.example" is no host */
 	if ((len = (size_t)(end - authority)) >= NAME_MAX_LEN)
 		return -1;
 	memcpy(out, authority, len);
@@ -84,8 +87,8 @@ origin_origin_ok(const struct origin_policy *p, const char *origin)
 	const char *sep = strstr(origin, "://");
 	char name[NAME_MAX_LEN];
 
-	if (origin_list_has(&p->origins, origin))
-		return 1;	/* a full origin listed as such (or "*") */
+	if (p->origins.any || (sep != NULL && origin_list_has(&p->origins, origin)))
+		return 1;	/* "*", or a full origin listed as such (a bare name is no origin) */
 	if (sep == NULL || strchr(sep + 3, '/') != NULL)
 		return 0;
 	return origin_host_part(sep + 3, name) == 0 && origin_list_has(&p->origins, name);

@@ -852,6 +852,39 @@ tool_result_error(const char *text)
 }
 
 /*
+ * A successful result: structured serialized once, as structuredContent and
+ * (quoted) as the text block, where tool_result() would serialize it a
+ * second time inside the result.  Same keys, same order.
+ */
+static char *
+tool_result_structured(json_object *structured)
+{
+	static const char head[] = "{\"content\":[{\"type\":\"text\",\"text\":";
+	static const char mid[] = "}],\"structuredContent\":", tail[] = ",\"isError\":false}";
+	size_t tlen, qlen;
+	const char *text = json_object_to_json_string_ext(structured, JSON_FLAGS), *quoted;
+	json_object *str = json_object_new_string(text);
+	char *out, *p;
+
+	quoted = json_object_to_json_string_ext(str, JSON_FLAGS);
+	tlen = strlen(text);
+	qlen = strlen(quoted);
+	if ((out = p = malloc(sizeof(head) + qlen + sizeof(mid) + tlen + sizeof(tail))) == NULL)
+		fatal("tool_result_structured");
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	memcpy(p, quoted, qlen);
+	p += qlen;
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	memcpy(p, text, tlen);
+	p += tlen;
+	memcpy(p, tail, sizeof(tail));
+	json_object_put(str);
+	return out;
+}
+
+/*
  * The API child did not answer: down, too slow, or gone while it had the
  * request.  Only a call that never reached it ("unreachable": no connection)
  * certainly changed nothing.
@@ -1011,9 +1044,27 @@ tool_result_health(const struct api_response *resp)
 	json_object_object_add(s, "status", json_object_new_string("healthy"));
 	json_object_object_add(s, "api", json_object_new_string_len(resp->body,
 	    resp->body_len > 64 ? 64 : (int)resp->body_len));
-	out = tool_result(json_object_to_json_string_ext(s, JSON_FLAGS), s, 0);
+	out = tool_result_structured(s);
 	json_object_put(s);
 	return out;
+}
+
+/* json_tokener_parse() without a new tokener (a large allocation) for every answer. */
+static json_object *
+tool_parse_answer(const char *text)
+{
+	static struct json_tokener *tok;
+	json_object *obj;
+
+	if (tok == NULL && (tok = json_tokener_new()) == NULL)
+		fatal("tool_parse_answer");
+	json_tokener_reset(tok);
+	obj = json_tokener_parse_ex(tok, text, -1);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	return obj;
 }
 
 char *
@@ -1029,12 +1080,12 @@ tool_result_from_api(const struct tool *t, json_object *args, const struct api_r
 		return tool_result_refused(t, args, resp);
 	if (t->kind == TOOL_HEALTH)
 		return tool_result_health(resp);
-	body = json_tokener_parse(resp->body);
+	body = tool_parse_answer(resp->body);
 	if (!json_object_is_type(body, json_type_object)) {
 		json_object_put(body);
 		return tool_result_error("The notes service answered with something that is not "
 		    "a JSON object. Try again in a moment.");
 	}
 	*answer = body;
-	return tool_result(json_object_to_json_string_ext(body, JSON_FLAGS), body, 0);
+	return tool_result_structured(body);
 }

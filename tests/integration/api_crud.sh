@@ -330,6 +330,9 @@ OLD_SESSION=$API_SESSION
 api_req GET "/v1/sync/sessions/$OLD_SESSION"
 is "$HTTP_STATUS $(jb '[.id, .epoch]')" "200 [\"$OLD_SESSION\",1]" "GET /v1/sync/sessions/{id} while it lives"
 pg_sql "UPDATE trestle_sync_session SET expires_at = now() - interval '1 second' WHERE id = '$OLD_SESSION'"
+# Changed behind the API child's back: what it remembers of the session serves
+# for up to 2 s (SESSION_CACHE_TTL_MS), as a change made by another API child would.
+sleep 2.1
 api_req GET /v1/notes
 err_is 428 "sync session required: create one with POST /v1/sync/sessions" "an expired sync session is 428"
 api_req GET "/v1/sync/sessions/$OLD_SESSION"
@@ -337,6 +340,8 @@ is "$HTTP_STATUS $HTTP_BODY" "404 session not found or expired" "GET of an expir
 api_req DELETE "/v1/sync/sessions/$OLD_SESSION"
 is "$HTTP_STATUS $HTTP_BODY" "404 session not found or expired" "DELETE of an expired session is 404"
 api_session || bail "a new session"
+api_req GET /v1/notes
+is "$HTTP_STATUS" 200 "a new session opens the entity routes"
 api_req DELETE "/v1/sync/sessions/$API_SESSION"
 is "$HTTP_STATUS $HTTP_BODY" "204 " "DELETE of a live session is 204, no body"
 is "$(pg_sql "SELECT count(*) FROM trestle_sync_session WHERE id = '$API_SESSION'")" 0 "its row is gone"

@@ -54,6 +54,8 @@ while [ "$(wall_ms)" -lt "$deadline" ]; do
 		before=$(wall_ms)
 		if kill -KILL "$victim" 2>/dev/null; then
 			kills=$((kills + 1))
+			# Its connections close when it is gone, which takes a while for a big process.
+			wait_for -t 2 none_alive "$victim"
 			windows+=("$((before - 5))" "$(($(wall_ms) + 5))")
 		fi
 	fi

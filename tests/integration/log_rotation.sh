@@ -23,7 +23,8 @@ new_lines_in() {
 }
 
 pg_start
-write_conf "workers = 2" "access_log_file = $ACCESS" "log_max_bytes = 150000" "log_keep = 100"
+write_conf "workers = 2" "access_log_file = $ACCESS" "log_max_bytes = 150000" "log_keep = 100" \
+	"mcp_rate_limit_per_minute = 0"
 trestled_start
 mcp_init || bail "MCP session"
 

@@ -8,7 +8,8 @@
 . "$(dirname "$0")/node22.sh"
 
 pg_start
-write_conf "workers = 4" "state_dir = $T/state" "mcp_conformance_fixtures = on"
+write_conf "workers = 4" "state_dir = $T/state" "mcp_conformance_fixtures = on" \
+	"mcp_rate_limit_per_minute = 0"
 trestled_start
 
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{},"elicitation":{}},"clientInfo":{"name":"t","version":"0"}}}'

@@ -33,7 +33,7 @@ worker1_back() {
 }
 
 pg_start
-write_conf "workers = 2" "db_pool_size = 3"
+write_conf "workers = 2" "db_pool_size = 3" "mcp_rate_limit_per_minute = 0"
 trestled_start
 
 text=$(metrics)

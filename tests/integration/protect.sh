@@ -5,7 +5,8 @@
 #    any other request 429 with Retry-After; another user is not affected;
 #    refusals are counted in /metrics;
 #  - the connection limits, per address and in all, and connections that
-#    close stop counting;
+#    close stop counting; a client that drips its first request a byte at a
+#    time is cut off after mcp_http_timeout_sec in all;
 #  - the circuit breaker for the API child: PostgreSQL stopped, a few tool
 #    calls fail, then calls fail at once with the breaker's message; /readyz
 #    says why within seconds (never a stale verdict) and is ready again once
@@ -51,7 +52,7 @@ call_tool 4 create_note '{"title":"rl-over","content":"x"}'
 is "$HTTP_STATUS $(jr '.id, .result.isError' | tr '\n' ' ')" "200 4 true " \
 	"the 6th request, a tool call: HTTP 200 with an isError result"
 like "$(jr '.result.content[0].text')" \
-	'^Rate limit exceeded: retry after ([1-9]|10) s \(this server allows 6 requests a minute for each user, 5 at once\)\.$' \
+	'^Too many requests: this user'"'"'s rate limit was reached and nothing was done\. Wait ([2-9]|10) seconds, then try again \(the limit is 6 requests a minute, 5 at once\)\.$' \
 	"its text says when to retry, and what the limit is"
 is "$(notes_titled 'rl-%')" 3 "the refused call changed nothing: 3 notes"
 
@@ -74,13 +75,15 @@ TOKEN=$TOKEN_B mcp_init || bail "user-b: no MCP session"
 is "$HTTP_STATUS" 202 "another user has a budget of their own"
 
 # user-b has 3 left; 16 pings at once, each on a connection of its own, over both workers
+pids=()
 for i in $(seq 16); do
 	curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 -H "Authorization: Bearer $TOKEN_B" \
 		-H "Mcp-Session-Id: $SESSION" -H "Content-Type: application/json" \
 		-H "Accept: application/json, text/event-stream" -H "X-Correlation-ID: rl-flood-$i" \
 		--data '{"jsonrpc":"2.0","id":1,"method":"ping"}' "$MCP_URL" >"$T/flood.$i" &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}"
 flood=$(cat "$T"/flood.* | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')
 like "$flood" '^200:[34] 429:1[23] $' "16 pings at once with 3 left: 3 (4 with a refill) answered, the rest 429"
 workers=$(grep -F '"correlation_id":"rl-flood-' "$T/trestle.log" | grep -o '"pid":[0-9]*' | sort -u | wc -l)
@@ -92,10 +95,10 @@ fi
 trestled_stop
 
 #
-# 2. Connection limits: 2 from one address, 4 in all, on one worker
+# 2. Connection limits: 2 from one address, 4 in all, on one worker; 2 s for a first request
 #
 write_conf "workers = 1" "mcp_rate_limit_per_minute = 0" "mcp_max_connections = 4" \
-	"mcp_max_connections_per_ip = 2"
+	"mcp_max_connections_per_ip = 2" "mcp_http_timeout_sec = 2"
 trestled_start
 mcp_init || bail "no MCP session"
 
@@ -133,6 +136,27 @@ ok "once its streams closed, the first address is served again" wait_for -t 5 pi
 ok "and so is a new address" ping_ok 127.0.0.3
 kill "${STREAMS[2]}" "${STREAMS[3]}"
 wait "${STREAMS[@]}" 2>/dev/null
+
+# drip_lasted: ms until the server ends a connection that sends a byte of its request every 200 ms
+drip_lasted() {
+	local start line rc i
+
+	start=$(_now_us)
+	exec 7<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n' >&7
+	for i in $(seq 50); do
+		printf 'X' >&7 2>/dev/null || break
+		read -r -t 0.2 -u 7 line
+		rc=$?
+		[ "$rc" -gt 128 ] || break	# not a timeout: the end of the stream (or an answer)
+	done
+	exec 7>&-
+	echo $((($(_now_us) - start) / 1000))
+}
+lasted=$(drip_lasted)
+ok "a request dripped a byte at a time is cut off after 2 s in all ($lasted ms)" \
+	[ "$lasted" -ge 1800 ] && [ "$lasted" -le 3500 ]
+ok "and the worker serves on" ping_ok 127.0.0.1
 trestled_stop
 
 #

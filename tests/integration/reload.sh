@@ -42,7 +42,7 @@ notified() {
 }
 
 pg_start
-write_conf "workers = 2" "db_pool_size = 4"
+write_conf "workers = 2" "db_pool_size = 4" "mcp_rate_limit_per_minute = 0"
 cp "$T/trestle.conf" "$T/base.conf"
 
 _spawn_group "$NOTIFY_LISTEN" "$T/notify.sock" 120 >"$T/notify.out"
@@ -65,9 +65,10 @@ sleep 1
 gen=1
 for i in 1 2 3 4 5 6; do
 	if [ $((i % 2)) -eq 0 ]; then
-		write_conf "workers = 2" "db_pool_size = $((4 + i))"
+		write_conf "workers = 2" "db_pool_size = $((4 + i))" "mcp_rate_limit_per_minute = 0"
 	else
-		write_conf "workers = 2" "db_pool_size = $((4 + i - 1))" "mcp_http_timeout_sec = $((30 + i))"
+		write_conf "workers = 2" "db_pool_size = $((4 + i - 1))" "mcp_http_timeout_sec = $((30 + i))" \
+			"mcp_rate_limit_per_minute = 0"
 	fi
 	before=$(children)
 	ctl reload

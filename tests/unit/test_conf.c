@@ -95,6 +95,71 @@ test_errors(void)
 	expect_error(text, "jwt_secret", NULL, "the placeholder JWT secret is fatal outside dev_mode");
 }
 
+/* Every kind of value a key refuses, with what it allows named. */
+static void
+test_ranges(void)
+{
+	static const struct {
+		const char	*line, *needle1, *needle2;
+	} bad[] = {
+		{ "mcp_rate_limit_per_minute = -1", "mcp_rate_limit_per_minute: bad value '-1'",
+		    "from 0 to 600000" },
+		{ "mcp_rate_limit_burst = 0", "mcp_rate_limit_burst: bad value '0'", "from 1 to 100000" },
+		{ "mcp_max_connections = 0", "mcp_max_connections: bad value '0'", "from 1 to 1000000" },
+		{ "mcp_max_connections_per_ip = 2000000", "mcp_max_connections_per_ip", "from 0 to 1000000" },
+		{ "mcp_breaker_failures = 1001", "mcp_breaker_failures", "from 0 to 1000" },
+		{ "mcp_breaker_cooldown_sec = 0", "mcp_breaker_cooldown_sec", "from 1 to 3600" },
+		{ "api_rate_limit_per_minute = 10x", "api_rate_limit_per_minute: bad value '10x'",
+		    "from 0 to 600000" },
+		{ "api_rate_limit_burst = 999999999999", "api_rate_limit_burst", "from 1 to 100000" },
+		{ "max_body_bytes = 1023", "max_body_bytes", "from 1024 to 67108864" },
+		{ "listen = 127.0.0.1", "listen: bad value '127.0.0.1'", "port from 1 to 65535" },
+		{ "listen = 127.0.0.1:0", "listen: bad value", "port from 1 to 65535" },
+		{ "listen = 127.0.0.1:65536", "listen: bad value", "port from 1 to 65535" },
+		{ "listen = ::1:8001", "listen: bad value", "IPv6 address in brackets" },
+		{ "listen = :8001", "listen: bad value", "host:port" },
+		{ "listen = \"a b:80\"", "listen: bad value", "host:port" },
+		{ "api_listen = [::1]:http", "api_listen: bad value", "port from 1 to 65535" },
+		{ "runtime_dir = run/trestle", "runtime_dir: bad value 'run/trestle'", "absolute path" },
+		{ "runtime_dir = /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		    "runtime_dir: too long", "at most 80 bytes" },
+		{ "state_dir = var/lib", "state_dir: bad value 'var/lib'", "absolute path" },
+		{ "control_socket = ctl.sock", "control_socket: bad value", "absolute path" },
+		{ "mcp_path = mcp", "mcp_path: bad value 'mcp'", "start with '/'" },
+		{ "mcp_path = /mcp?x", "mcp_path: bad value", "no '?', '#' or spaces" },
+		{ "mcp_allowed_hosts = \" , \"", "mcp_allowed_hosts: empty", "at least one" },
+		{ "mcp_allowed_origins = \"\"", "mcp_allowed_origins: empty", "at least one" },
+		{ "tenant_id = \"acme corp\"", "tenant_id: bad value 'acme corp'", "letters, digits" },
+		{ "tenant_id = a:b", "tenant_id: bad value", "'.', '_' or '-'" },
+		{ "mcp_authorization_servers = ftp://auth", "mcp_authorization_servers: bad value",
+		    "https:// or http:// URLs" },
+		{ "jwks_url = ldap://x", "jwks_url: bad value", "https://, http:// or file://" },
+		{ "log_level = verbose", "log_level: bad value 'verbose'", "debug, info, warn, error" },
+		{ "dev_mode = sometimes", "dev_mode: bad value 'sometimes'", "on or off" },
+	};
+	char text[2048];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s\n", good, bad[i].line);
+		expect_error(text, bad[i].needle1, bad[i].needle2, bad[i].line);
+	}
+	snprintf(text, sizeof(text), "%slisten = [::1]:8001\napi_listen = localhost:1\n"
+	    "mcp_rate_limit_per_minute = 0\nmcp_max_connections_per_ip = 0\n"
+	    "mcp_authorization_servers = \"https://a.example, http://b.example\"\n"
+	    "tenant_id = Tenant_1.prod-eu\n", good);
+	{
+		struct conf cf;
+		struct conf_errors errs;
+
+		ok(load(text, &cf, &errs) == 0, "the edges of the ranges are accepted: %s",
+		    oneline(&errs));
+		ok(cf.mcp_rate_limit_per_minute == 0 && cf.mcp_rate_limit_burst == 120 &&
+		    cf.api_rate_limit_per_minute == 600 && cf.api_rate_limit_burst == 120,
+		    "the rate limits: 0 (off) as set, the others by default");
+		conf_free(&cf);
+	}
+}
+
 static void
 test_environment(void)
 {
@@ -148,6 +213,7 @@ main(void)
 	snprintf(path, sizeof(path), "/tmp/trestle-test-conf.%ld", (long)getpid());
 	test_good();
 	test_errors();
+	test_ranges();
 	test_environment();
 	test_database_url();
 	unlink(path);

@@ -57,6 +57,10 @@ test_origins(void)
 	ok(!origin_allowed(p, "localhost", "http://evil.example.com"), "a foreign Origin is refused");
 	ok(!origin_allowed(p, "localhost", "null"), "so is the null Origin");
 	ok(!origin_allowed(p, "localhost", "http://localhost/path"), "and an Origin with a path");
+	ok(!origin_allowed(p, "localhost", "localhost"), "a bare host name is no Origin");
+	ok(!origin_allowed(p, "localhost:1@evil.example", NULL), "a Host whose port is not a number");
+	ok(!origin_allowed(p, "localhost:", NULL), "a Host with an empty port");
+	ok(!origin_allowed(p, "localhost", "http://localhost:1@evil.example"), "an Origin with userinfo");
 	ok(origin_allowed(any, "anything:1", "http://anything"), "\"*\" allows anything");
 	origin_policy_free(p);
 	origin_policy_free(any);
