@@ -898,8 +898,12 @@ tool_result_unreachable(const struct tool *t, const struct api_response *resp)
 		snprintf(text, sizeof(text), "The notes service did not answer in time. %s",
 		    tool_is_write(t) ? "The change may or may not have been made: read the item "
 		    "again (get or list tools) before retrying." : "Try again in a moment.");
-	else if (tool_is_write(t) && (resp->error == NULL ||
-	    strstr(resp->error, "unreachable") == NULL))
+	else if (tool_is_write(t))
+		/*
+		 * Even "unreachable" proves nothing for a write: libcurl silently sends a
+		 * request again when its kept-alive connection dies before any answer, so a
+		 * refused connection can follow a first attempt the API child applied.
+		 */
 		snprintf(text, sizeof(text), "The notes service went away while it had the "
 		    "request. The change may or may not have been made: read the item again "
 		    "(get or list tools) before retrying.");

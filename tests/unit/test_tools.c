@@ -182,6 +182,9 @@ test_failures(void)
 	expect_text(result_text("get_note", args, 0, "", NULL, 0,
 	    "API child unreachable at /run/api.sock: Connection refused"),
 	    "unavailable right now", "the API child down: try again, no path shown");
+	expect_text(result_text("create_note", "{}", 0, "", NULL, 0,
+	    "API child unreachable at /run/api.sock: Connection refused"),
+	    "The change may or may not have been made", "the API child down: a write may have been made");
 	expect_text(result_text("health_check", "{}", 200, "ok", NULL, 0, NULL),
 	    "{\"status\":\"healthy\",\"api\":\"ok\"}", "health_check: healthy");
 }
