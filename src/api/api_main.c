@@ -86,23 +86,6 @@ api_pool_new(struct api_ctx *ctx)
 	return db_pool_new(ctx->base, &opts);
 }
 
-static void
-api_load_conf(const struct child_args *args, struct conf *cf)
-{
-	struct conf_errors errs;
-	enum log_level level = LOG_LEVEL_INFO;
-
-	if (conf_load(cf, args->config_path, &errs) == -1) {
-		fprintf(stderr, "%s", errs.text);
-		exit(CONF_EXIT_INVALID);
-	}
-	log_level_parse(cf->log_level, &level);
-	if (log_init("api", cf->log_file, level) == -1) {
-		fprintf(stderr, "trestle-api: cannot open log file %s\n", cf->log_file);
-		exit(CONF_EXIT_INVALID);
-	}
-}
-
 /* What the guards need: the v2 tenant key and the replay cache, the JWKS. */
 static void
 api_auth_start(struct api_ctx *ctx)
@@ -170,7 +153,7 @@ main(int argc, char **argv)
 	struct child_link *link;
 
 	child_args_parse(argc, argv, &args);
-	api_load_conf(&args, &cf);
+	child_load_conf(&args, &cf, "api", "trestle-api");
 	metrics_attach(args.metrics_slot);
 	signal(SIGPIPE, SIG_IGN);
 	ctx.cf = &cf;

@@ -9,6 +9,7 @@
 
 #include "channel.h"
 #include "child_link.h"
+#include "conf.h"
 #include "log.h"
 
 #define HEARTBEAT_INTERVAL_SEC 1
@@ -71,6 +72,24 @@ child_test_crash_at_start(int slot)
 		fprintf(stderr, "TRESTLE_TEST_CRASH_AT_START=%s: slot %d exits at start\n",
 		    which, slot);
 		_exit(70);
+	}
+}
+
+void
+child_load_conf(const struct child_args *args, struct conf *cf, const char *role,
+    const char *program)
+{
+	struct conf_errors errs;
+	enum log_level level = LOG_LEVEL_INFO;
+
+	if (conf_load(cf, args->config_path, &errs) == -1) {
+		fprintf(stderr, "%s", errs.text);
+		exit(CONF_EXIT_INVALID);
+	}
+	log_level_parse(cf->log_level, &level);
+	if (log_init(role, cf->log_file, level) == -1) {
+		fprintf(stderr, "%s: cannot open log file %s\n", program, cf->log_file);
+		exit(CONF_EXIT_INVALID);
 	}
 }
 

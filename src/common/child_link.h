@@ -21,8 +21,13 @@ struct child_args {
 	int		 metrics_slot;	/* shm_metrics.h; -1: none */
 };
 
+struct conf;
+
 /* Parse "--slot N --generation G --metrics-slot M [-c FILE]"; exits 64 on a bad option. */
 void	child_args_parse(int argc, char **argv, struct child_args *);
+/* Load the configuration and open the log as role; exits 78 on an error, printed by program. */
+void	child_load_conf(const struct child_args *, struct conf *, const char *role,
+	    const char *program);
 /* Tests only: exit at once when TRESTLE_TEST_CRASH_AT_START names this slot (or "all"). */
 void	child_test_crash_at_start(int slot);
 /* NULL when the process was not started by a master (fd 3 is not a channel). */

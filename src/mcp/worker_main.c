@@ -105,27 +105,6 @@ worker_event_base(void)
 }
 
 static void
-worker_load_conf(const struct child_args *args, struct conf *cf)
-{
-	struct conf_errors errs;
-	enum log_level level = LOG_LEVEL_INFO;
-
-	if (conf_load(cf, args->config_path, &errs) == -1) {
-		fprintf(stderr, "%s", errs.text);
-		exit(CONF_EXIT_INVALID);
-	}
-	log_level_parse(cf->log_level, &level);
-	if (log_init("worker", cf->log_file, level) == -1) {
-		fprintf(stderr, "trestle-mcp: cannot open log file %s\n", cf->log_file);
-		exit(CONF_EXIT_INVALID);
-	}
-	if (log_access_init(cf->access_log_file) == -1) {
-		fprintf(stderr, "trestle-mcp: cannot open access_log_file %s\n", cf->access_log_file);
-		exit(CONF_EXIT_INVALID);
-	}
-}
-
-static void
 worker_setup(struct worker *w, const struct conf *cf)
 {
 	char api_socket[4096], err[512] = "";
@@ -172,7 +151,7 @@ main(int argc, char **argv)
 
 	child_args_parse(argc, argv, &args);
 	child_test_crash_at_start(args.slot);
-	worker_load_conf(&args, &cf);
+	child_load_conf(&args, &cf, "worker", "trestle-mcp");
 	metrics_attach(args.metrics_slot);
 	signal(SIGPIPE, SIG_IGN);
 	worker_tune_malloc();
