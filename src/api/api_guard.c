@@ -120,10 +120,7 @@ api_guard_session(struct api_req *r)
 	}
 	snprintf(r->session_id, sizeof(r->session_id), "%s", id);
 	params[0] = r->session_id;
-	r->pending = db_pool_exec(r->ctx->pool, API_STMT_SESSION_OWNER, NULL, 1, params,
-	    DB_RETRY_READ, api_on_session_owner, r);
-	if (r->pending == NULL)
-		api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
+	api_db_exec(r, API_STMT_SESSION_OWNER, NULL, 1, params, DB_RETRY_READ, api_on_session_owner);
 }
 
 static void
@@ -148,10 +145,7 @@ api_guard_resolve_user(struct api_req *r)
 {
 	const char *params[1] = { r->sub };
 
-	r->pending = db_pool_exec(r->ctx->pool, NULL, SQL_UPSERT_USER, 1, params,
-	    DB_RETRY_READ, api_on_user, r);
-	if (r->pending == NULL)
-		api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
+	api_db_exec(r, NULL, SQL_UPSERT_USER, 1, params, DB_RETRY_READ, api_on_user);
 }
 
 static void api_guard_database(struct api_req *);

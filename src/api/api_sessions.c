@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "codec.h"
+#include "api_store.h"
 #include "db_pool.h"
 #include "session_cache.h"
 
@@ -50,15 +51,6 @@ api_session_reply(struct api_req *r, int status, const PGresult *res)
 }
 
 static void
-api_session_query(struct api_req *r, const char *sql, int nparams, const char *const *params,
-    enum db_retry retry, db_done_fn done)
-{
-	r->pending = db_pool_exec(r->ctx->pool, NULL, sql, nparams, params, retry, done, r);
-	if (r->pending == NULL)
-		api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
-}
-
-static void
 api_on_session_created(enum db_status status, const PGresult *res, const char *sqlstate,
     const char *message, void *arg)
 {
@@ -78,7 +70,7 @@ api_sessions_create(struct api_req *r)
 {
 	const char *params[1] = { r->owner_id };
 
-	api_session_query(r, SQL_SESSION_CREATE, 1, params, DB_RETRY_NEVER, api_on_session_created);
+	api_db_exec(r, NULL, SQL_SESSION_CREATE, 1, params, DB_RETRY_NEVER, api_on_session_created);
 }
 
 static void
@@ -113,7 +105,7 @@ api_sessions_get(struct api_req *r)
 		api_reply_text(r, 404, "session not found or expired");
 		return;
 	}
-	api_session_query(r, SQL_SESSION_GET, 1, params, DB_RETRY_READ, api_on_session_found);
+	api_db_exec(r, NULL, SQL_SESSION_GET, 1, params, DB_RETRY_READ, api_on_session_found);
 }
 
 static void
@@ -150,5 +142,5 @@ api_sessions_delete(struct api_req *r)
 		return;
 	}
 	/* Deleting an already deleted session deletes nothing, so a retry is harmless. */
-	api_session_query(r, SQL_SESSION_DELETE, 2, params, DB_RETRY_READ, api_on_session_deleted);
+	api_db_exec(r, NULL, SQL_SESSION_DELETE, 2, params, DB_RETRY_READ, api_on_session_deleted);
 }

@@ -240,7 +240,14 @@ api_entity_exec(struct api_req *r, enum api_stmt stmt, int nparams, const char *
 	char name[64];
 
 	snprintf(name, sizeof(name), "%s_%s", stmt_names[stmt], r->entity->table);
-	r->pending = db_pool_exec(r->ctx->pool, name, NULL, nparams, params, retry, done, r);
+	return api_db_exec(r, name, NULL, nparams, params, retry, done);
+}
+
+int
+api_db_exec(struct api_req *r, const char *stmt, const char *sql, int nparams,
+    const char *const *params, enum db_retry retry, db_done_fn done)
+{
+	r->pending = db_pool_exec(r->ctx->pool, stmt, sql, nparams, params, retry, done, r);
 	if (r->pending != NULL)
 		return 0;
 	api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");

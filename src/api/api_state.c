@@ -66,17 +66,6 @@ api_sync_info(struct api_req *r)
 	evbuffer_free(out);
 }
 
-static int
-api_state_exec(struct api_req *r, const char *sql, int nparams, const char *const *params,
-    enum db_retry retry, db_done_fn done)
-{
-	r->pending = db_pool_exec(r->ctx->pool, NULL, sql, nparams, params, retry, done, r);
-	if (r->pending != NULL)
-		return 0;
-	api_reply_db_failure(r, DB_QUEUE_FULL, "database busy: too many queued requests");
-	return -1;
-}
-
 static void
 api_on_state(enum db_status status, const PGresult *res, const char *sqlstate,
     const char *message, void *arg)
@@ -110,7 +99,7 @@ api_sync_state(struct api_req *r)
 {
 	const char *params[1] = { r->owner_id };
 
-	api_state_exec(r, SQL_STATE, 1, params, DB_RETRY_READ, api_on_state);
+	api_db_exec(r, NULL, SQL_STATE, 1, params, DB_RETRY_READ, api_on_state);
 }
 
 static void
@@ -157,5 +146,5 @@ api_sync_wipe(struct api_req *r)
 		return;
 	}
 	/* Never retried: a second wipe would bump the epoch twice. */
-	api_state_exec(r, SQL_WIPE, 2, params, DB_RETRY_NEVER, api_on_wiped);
+	api_db_exec(r, NULL, SQL_WIPE, 2, params, DB_RETRY_NEVER, api_on_wiped);
 }

@@ -32,6 +32,9 @@ enum api_stmt {
 
 /* api_sql.c */
 const struct db_prepared *api_sql_prepared(size_t *count);
+/* Run a query for r (stmt: prepared name, else sql); 0, or -1 after answering 503 (queue full). */
+int	api_db_exec(struct api_req *, const char *stmt, const char *sql, int nparams,
+	    const char *const *params, enum db_retry, db_done_fn);
 int	api_entity_exec(struct api_req *, enum api_stmt, int nparams, const char *const *params,
 	    enum db_retry, db_done_fn);
 
