@@ -152,6 +152,10 @@ main(int argc, char **argv)
 	child_args_parse(argc, argv, &args);
 	child_test_crash_at_start(args.slot);
 	child_load_conf(&args, &cf, "worker", "trestle-mcp");
+	if (log_access_init(cf.access_log_file) == -1) {
+		fprintf(stderr, "trestle-mcp: cannot open access_log_file %s\n", cf.access_log_file);
+		exit(CONF_EXIT_INVALID);
+	}
 	metrics_attach(args.metrics_slot);
 	signal(SIGPIPE, SIG_IGN);
 	worker_tune_malloc();
