@@ -88,15 +88,20 @@ keys_load(const char *path, char *errbuf, size_t cap)
 	return k;
 }
 
+/* Every request with an API key looks it up: SHA-256 is fetched once, not on every digest. */
 const char *
 keys_lookup(const struct keys *k, const char *token)
 {
+	static EVP_MD *sha256;
 	unsigned char digest[32];
 	unsigned int len = sizeof(digest);
 	char hex[KEY_HASH_HEX + 1];
 	const char *found = NULL;
 
-	EVP_Digest(token, strlen(token), digest, &len, EVP_sha256(), NULL);
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return NULL;
+	if (EVP_Digest(token, strlen(token), digest, &len, sha256, NULL) != 1)
+		return NULL;
 	hex_encode(digest, sizeof(digest), hex);
 	/* Compare with every entry, so the time taken does not say which one matched. */
 	for (size_t i = 0; i < k->count; i++)
