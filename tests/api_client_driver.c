@@ -29,6 +29,21 @@
 #include "api_client.h"
 #include "unit/tap.h"
 
+/*
+ * Built twice: as tests/api_client_driver against libcurl's client, and with
+ * DRIVE_HTTP_LINK as tests/http_link_driver against the workers' own client
+ * of the API child, which keeps the same contract.
+ */
+#ifdef DRIVE_HTTP_LINK
+#include "http_link.h"
+#define api_client		http_link
+#define api_call		http_link_call
+#define api_client_new		http_link_new
+#define api_client_send		http_link_send
+#define api_call_cancel		http_link_cancel
+#define api_client_free		http_link_free
+#endif
+
 #define CONCURRENT	200
 #define SEQUENTIAL	1000
 #define BIG_LEN		(1024 * 1024)
@@ -805,6 +820,205 @@ test_restart(struct api_client *c, struct server *srv)
 	result_clear(&r);
 }
 
+#ifdef DRIVE_HTTP_LINK
+/*
+ * What only this client has to get right: it reads a small HTTP/1.x subset
+ * by hand, and decides itself when a call is sent again.  A scripted server
+ * answers each connection's first request with one canned text.
+ */
+struct script {
+	const char	*answer;	/* written once the request's head is read */
+	int		 close_after;	/* then closes the connection */
+	int		 go_quiet;	/* or stops reading, and closes 50 ms later */
+	int		 answer_none;	/* reads nothing, and closes 50 ms after the accept */
+	int		 drop_after;	/* reads the request after this many answers, closes */
+	int		 dropped;	/* (once) */
+	int		 answered;
+	int		 accepted;
+};
+
+static void
+script_close_when_written(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_free(bev);
+}
+
+static void
+script_close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	bufferevent_free(arg);	/* what was sent since is unread in the socket: a reset */
+}
+
+static void
+script_quiet_close(struct bufferevent *bev)
+{
+	struct timeval tv = { 0, 50 * 1000 };
+
+	bufferevent_disable(bev, EV_READ);
+	event_base_once(base, -1, EV_TIMEOUT, script_close_cb, bev, &tv);
+}
+
+static void
+script_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct script *sc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+
+	if (end.pos < 0)
+		return;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (sc->drop_after > 0 && sc->answered >= sc->drop_after && !sc->dropped) {
+		sc->dropped = 1;
+		bufferevent_free(bev);	/* read, then closed: as if it crashed serving it */
+		return;
+	}
+	sc->answered++;
+	bufferevent_write(bev, sc->answer, strlen(sc->answer));
+	if (sc->close_after)
+		bufferevent_setcb(bev, NULL, script_close_when_written, NULL, sc);
+	else if (sc->go_quiet)
+		script_quiet_close(bev);
+}
+
+static void
+script_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	bufferevent_free(bev);
+}
+
+static void
+script_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct script *sc = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	sc->accepted++;
+	bufferevent_setcb(bev, script_read_cb, NULL, script_event_cb, sc);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (sc->answer_none)
+		script_quiet_close(bev);
+}
+
+/* One call to a scripted server; r holds what it saw. */
+static void
+script_call(struct script *sc, const char *method, struct result *r)
+{
+	struct evconnlistener *lev = listen_unix(base, path_in_dir("script.sock"), 16);
+	struct api_client *c = api_client_new(base, path_in_dir("script.sock"), 2000);
+
+	evconnlistener_set_cb(lev, script_accept_cb, sc);
+	send_req(c, method, "/x", NULL, 0, NULL, r);
+	run_until(&r->called, 3000);
+	api_client_free(c);
+	evconnlistener_free(lev);
+	unlink(path_in_dir("script.sock"));
+}
+
+static void
+test_link_reading(void)
+{
+	struct script close_body = { .answer = "HTTP/1.0 200 OK\r\nX-Echo: e\r\n\r\nto the end",
+	    .close_after = 1 };
+	struct script chunked = { .answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "2\r\nok\r\n0\r\n\r\n" };
+	struct script garbage = { .answer = "HTTP/2 200\r\n\r\n" };
+	struct script two_lengths = { .answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "Content-Length: 3\r\n\r\nabc" };
+	struct script continued = { .answer = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+	    "Content-Length: 2\r\n\r\nok" };
+	struct result r = { 0 };
+
+	script_call(&close_body, "GET", &r);
+	ok(r.status == 200 && r.body_len == 10 && strcmp(r.body, "to the end") == 0 &&
+	    r.echo != NULL && strcmp(r.echo, "e") == 0,
+	    "no Content-Length: the body is read to the end of the connection");
+	result_clear(&r);
+	script_call(&chunked, "GET", &r);
+	ok(r.status == 0 && r.error != NULL && strstr(r.error, "Transfer-Encoding chunked"),
+	    "a chunked answer fails the call and says why: %s", r.error ? r.error : "(none)");
+	result_clear(&r);
+	script_call(&garbage, "GET", &r);
+	ok(r.status == 0 && r.error != NULL && strstr(r.error, "no HTTP/1.x status line"),
+	    "an answer that is not HTTP/1.x fails the call: %s", r.error ? r.error : "(none)");
+	result_clear(&r);
+	script_call(&two_lengths, "GET", &r);
+	ok(r.status == 0 && r.error != NULL && strstr(r.error, "bad Content-Length"),
+	    "two different Content-Lengths fail the call: %s", r.error ? r.error : "(none)");
+	result_clear(&r);
+	script_call(&continued, "POST", &r);
+	ok(r.status == 201 && strcmp(r.body, "ok") == 0, "a 1xx head is skipped (status %ld)",
+	    r.status);
+	result_clear(&r);
+}
+
+/* Two calls to sc's server on one client: what the second one saw. */
+static void
+script_second_call(struct script *sc, const char *method, struct result *r)
+{
+	struct evconnlistener *lev = listen_unix(base, path_in_dir("script.sock"), 16);
+	struct api_client *c = api_client_new(base, path_in_dir("script.sock"), 2000);
+	struct result first = { 0 };
+
+	evconnlistener_set_cb(lev, script_accept_cb, sc);
+	send_req(c, method, "/x", "{}", 2, NULL, &first);
+	run_until(&first.called, 3000);
+	result_clear(&first);
+	send_req(c, method, "/x", "{}", 2, NULL, r);
+	run_until(&r->called, 3000);
+	api_client_free(c);
+	evconnlistener_free(lev);
+	unlink(path_in_dir("script.sock"));
+}
+
+/*
+ * A kept-alive connection dies under a POST.  Closed with the request unread
+ * in it (the API child's idle timeout, a reload), the request was never read:
+ * it is sent again, once, on a new connection.  Closed after reading it (a
+ * crash while serving it), it may have been applied: it is not sent again.
+ */
+static void
+test_link_resend(void)
+{
+	const char *ok200 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct script unread = { .answer = ok200, .go_quiet = 1 };
+	struct script post_read = { .answer = ok200, .drop_after = 1 };
+	struct script put_read = { .answer = ok200, .drop_after = 1 };
+	struct script never = { .answer = ok200, .answer_none = 1 };
+	struct result r = { 0 };
+
+	script_second_call(&unread, "POST", &r);
+	ok(r.status == 200 && unread.accepted == 2 && unread.answered == 2,
+	    "a POST left unread in a closed connection is sent again on a new one "
+	    "(status %ld, %d connections)", r.status, unread.accepted);
+	result_clear(&r);
+	script_call(&never, "POST", &r);
+	ok(r.status == 0 && r.error != NULL && never.accepted == 2,
+	    "it is sent again only once (%d connections): %s", never.accepted,
+	    r.error ? r.error : "(none)");
+	result_clear(&r);
+	script_second_call(&post_read, "POST", &r);
+	ok(r.status == 0 && r.error != NULL && strstr(r.error, "no answer") &&
+	    post_read.accepted == 1, "a POST read before the connection closed is not sent again "
+	    "(%d connections): %s", post_read.accepted, r.error ? r.error : "(none)");
+	result_clear(&r);
+	script_second_call(&put_read, "PUT", &r);
+	ok(r.status == 200 && put_read.accepted == 2, "a PUT (idempotent) is sent again "
+	    "(status %ld, %d connections)", r.status, put_read.accepted);
+	result_clear(&r);
+}
+#endif
+
 /* Latency: a small POST on a kept-alive connection, sequential. */
 struct bench {
 	struct api_client	*client;
@@ -944,6 +1158,10 @@ main(void)
 	test_invalid(c);
 	test_restart(c, &srv);
 	test_free();
+#ifdef DRIVE_HTTP_LINK
+	test_link_reading();
+	test_link_resend();
+#endif
 	if (bench_n > 0) {
 		bench("same loop", path_in_dir("api.sock"), bench_n);
 		bench("forked server", path_in_dir("forked.sock"), bench_n);
@@ -961,6 +1179,7 @@ main(void)
 	unlink(path_in_dir("stale.sock"));
 	unlink(path_in_dir("silent.sock"));
 	unlink(path_in_dir("silent2.sock"));
+	unlink(path_in_dir("script.sock"));
 	rmdir(dir);
 	return done_testing();
 }

@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#include "api_client.h"
+#include "http_link.h"
 #include "backend.h"
 #include "jwt.h"
 #include "log.h"
@@ -31,7 +31,7 @@ struct user_session {
 
 struct backend {
 	const struct conf	*cf;
-	struct api_client	*api;
+	struct http_link	*api;
 	struct tenant_key	*tenant_key;	/* version 2 tenant headers */
 	struct user_session	*buckets[SESSION_BUCKETS];
 	size_t			 cached;
@@ -41,7 +41,7 @@ enum call_phase { PHASE_SESSION, PHASE_REQUEST };
 
 struct backend_call {
 	struct backend		*be;
-	struct api_call		*inflight;
+	struct http_link_call		*inflight;
 	enum call_phase		 phase;
 	int			 session_retries;
 	int			 epoch_retries;
@@ -106,7 +106,7 @@ backend_session_store(struct backend *be, const char *subject)
 }
 
 struct backend *
-backend_new(const struct conf *cf, struct api_client *api)
+backend_new(const struct conf *cf, struct http_link *api)
 {
 	struct backend *be = calloc(1, sizeof(*be));
 
@@ -203,9 +203,9 @@ backend_dispatch(struct backend_call *c, const char *method, const char *path, c
 			headers[10] = if_match;
 		}
 	}
-	c->inflight = api_client_send(c->be->api, &req, backend_on_response, c);
+	c->inflight = http_link_send(c->be->api, &req, backend_on_response, c);
 	if (c->inflight == NULL)
-		fatalx("backend: api_client_send");
+		fatalx("backend: http_link_send");
 }
 
 static void
@@ -338,6 +338,6 @@ void
 backend_call_cancel(struct backend_call *c)
 {
 	if (c->inflight != NULL)
-		api_call_cancel(c->inflight);
+		http_link_cancel(c->inflight);
 	backend_call_free(c);
 }

@@ -8,7 +8,7 @@
 #ifndef TRESTLE_BACKEND_H
 #define TRESTLE_BACKEND_H
 
-#include "api_client.h"
+#include "http_link.h"
 #include "conf.h"
 
 struct backend;
@@ -23,7 +23,7 @@ struct backend_request {
 	const char	*if_match;	/* NULL or "": no If-Match header */
 };
 
-struct backend	*backend_new(const struct conf *, struct api_client *);
+struct backend	*backend_new(const struct conf *, struct http_link *);
 /* done is always called later, with the final response; never from inside backend_send. */
 struct backend_call *backend_send(struct backend *, const struct backend_request *,
 	    api_done_fn done, void *arg);

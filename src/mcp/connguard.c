@@ -54,6 +54,8 @@ struct first_request {
 };
 
 struct conn_guard {
+	void			(*on_accept)(void *);
+	void			*on_accept_arg;
 	int			 max_total, max_per_ip, first_request_sec;
 	int			 total;
 	struct guarded_conn	*conns[GUARD_BUCKETS];
@@ -120,6 +122,8 @@ guard_new_connection(struct event_base *base, void *arg)
 	    (f->ev_deadline = evtimer_new(base, guard_on_deadline, f)) == NULL)
 		fatal("guard_new_connection");
 	f->g = g;
+	if (g->on_accept != NULL)
+		g->on_accept(g->on_accept_arg);
 	bufferevent_incref(f->bev);
 	evtimer_add(f->ev_deadline, &tv);
 	h = guard_hash_ptr(f->bev);
@@ -129,8 +133,11 @@ guard_new_connection(struct event_base *base, void *arg)
 }
 
 void
-conn_guard_watch(struct conn_guard *g, struct evhttp *http)
+conn_guard_watch(struct conn_guard *g, struct evhttp *http, void (*on_accept)(void *),
+    void *arg)
 {
+	g->on_accept = on_accept;
+	g->on_accept_arg = arg;
 	evhttp_set_bevcb(http, guard_new_connection, g);
 }
 

@@ -21,8 +21,12 @@ typedef void (*conn_close_fn)(struct evhttp_connection *, void *);
 /* max_per_ip 0: no limit per address; first_request_sec: the deadline of a first request. */
 struct conn_guard *conn_guard_new(int max_total, int max_per_ip, int first_request_sec);
 void	conn_guard_free(struct conn_guard *);
-/* Serve http through the guard: each new connection gets the first request's deadline. */
-void	conn_guard_watch(struct conn_guard *, struct evhttp *);
+/*
+ * Serve http through the guard: each new connection gets the first request's
+ * deadline, and on_accept(arg) is called for it (on_accept may be NULL).
+ */
+void	conn_guard_watch(struct conn_guard *, struct evhttp *, void (*on_accept)(void *),
+	    void *arg);
 /* Call first for every request: its connection has sent a whole request, in time. */
 void	conn_guard_request_read(struct conn_guard *, struct evhttp_request *);
 /*

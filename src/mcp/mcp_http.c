@@ -27,6 +27,7 @@
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 
+#include "accept_pace.h"
 #include "connguard.h"
 #include "dispatch.h"
 #include "exchange.h"
@@ -531,7 +532,9 @@ mcp_http_start(struct worker *w, int listen_fd)
 	mcp_set_nodelay(listen_fd);
 	if ((w->http = evhttp_new(w->base)) == NULL)
 		fatalx("worker: evhttp_new");
-	conn_guard_watch(w->conns, w->http);
+	if ((w->pace = accept_pace_new(w->base, w->http)) == NULL)
+		fatalx("worker: accept_pace_new");
+	conn_guard_watch(w->conns, w->http, accept_pace_took_one, w->pace);
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)w->cf->max_body_bytes);
@@ -546,6 +549,8 @@ mcp_http_start(struct worker *w, int listen_fd)
 void
 mcp_http_stop(struct worker *w)
 {
+	accept_pace_free(w->pace);
+	w->pace = NULL;
 	if (w->http != NULL)
 		evhttp_free(w->http);	/* closes every connection: open requests are abandoned */
 	w->http = NULL;

@@ -10,7 +10,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "api_client.h"
+#include "http_link.h"
 #include "breaker.h"
 #include "log.h"
 #include "readiness.h"
@@ -29,10 +29,10 @@ struct readiness_wait {
 };
 
 struct readiness {
-	struct api_client	*api;
+	struct http_link	*api;
 	struct breaker		*breaker;
 	struct event		*ev_tick;
-	struct api_call		*inflight;
+	struct http_link_call		*inflight;
 	TAILQ_HEAD(, readiness_wait) waiting;
 	int64_t			 started_us;	/* this worker began */
 	int64_t			 answered_us;	/* the API child last answered; 0: never */
@@ -107,8 +107,8 @@ readiness_ask(struct readiness *rd)
 
 	if (rd->inflight != NULL)
 		return;
-	if ((rd->inflight = api_client_send(rd->api, &req, readiness_on_answer, rd)) == NULL)
-		fatalx("readiness: api_client_send");
+	if ((rd->inflight = http_link_send(rd->api, &req, readiness_on_answer, rd)) == NULL)
+		fatalx("readiness: http_link_send");
 }
 
 static void
@@ -123,7 +123,7 @@ readiness_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 struct readiness *
-readiness_start(struct event_base *base, struct api_client *api, struct breaker *breaker)
+readiness_start(struct event_base *base, struct http_link *api, struct breaker *breaker)
 {
 	struct readiness *rd = calloc(1, sizeof(*rd));
 	struct timeval tv = { 0, READINESS_TICK_MS * 1000 };
@@ -148,7 +148,7 @@ readiness_free(struct readiness *rd)
 	if (rd == NULL)
 		return;
 	if (rd->inflight != NULL)
-		api_call_cancel(rd->inflight);
+		http_link_cancel(rd->inflight);
 	rd->inflight = NULL;
 	snprintf(rd->last_error, sizeof(rd->last_error), "the worker is stopping");
 	rd->ok_us = 0;

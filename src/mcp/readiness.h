@@ -18,11 +18,11 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-struct api_client;
+struct http_link;
 struct breaker;
 struct readiness;
 
-struct readiness *readiness_start(struct event_base *, struct api_client *, struct breaker *);
+struct readiness *readiness_start(struct event_base *, struct http_link *, struct breaker *);
 /* Waiting /readyz requests are answered 503 (call it while the HTTP side still runs). */
 void	readiness_free(struct readiness *);
 /* 1 when ready at now_us; else 0, with the reason in why. */

@@ -900,9 +900,10 @@ tool_result_unreachable(const struct tool *t, const struct api_response *resp)
 		    "again (get or list tools) before retrying." : "Try again in a moment.");
 	else if (tool_is_write(t))
 		/*
-		 * Even "unreachable" proves nothing for a write: libcurl silently sends a
-		 * request again when its kept-alive connection dies before any answer, so a
-		 * refused connection can follow a first attempt the API child applied.
+		 * Even "unreachable" proves nothing for a write: the link sends an update
+		 * or a delete again when its kept-alive connection ends before any answer
+		 * (http_link.c), so a refused connection can follow a first attempt the
+		 * API child applied.
 		 */
 		snprintf(text, sizeof(text), "The notes service went away while it had the "
 		    "request. The change may or may not have been made: read the item again "

@@ -14,7 +14,7 @@ struct worker {
 	int			 slot, generation;	/* as the master numbered this process */
 	struct event_base	*base;
 	struct evhttp		*http;
-	struct api_client	*api;
+	struct http_link	*api;
 	struct backend		*backend;
 	struct mcp_auth		*auth;		/* the clients' bearer tokens */
 	struct breaker		*breaker;	/* calls to the API child */
@@ -30,6 +30,7 @@ struct worker {
 	struct dispatch		*dispatch;
 	struct ratelimit	*ratelimit;	/* per user, shared by every worker */
 	struct conn_guard	*conns;		/* connection limits */
+	struct accept_pace	*pace;		/* one accept per turn of the loop */
 	struct mcp_request_list	 requests;	/* every request being served here */
 };
 

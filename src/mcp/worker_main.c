@@ -16,7 +16,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "api_client.h"
+#include "http_link.h"
 #include "audit.h"
 #include "backend.h"
 #include "breaker.h"
@@ -84,7 +84,7 @@ worker_tune_malloc(void)
 
 /*
  * Each call switches the client's socket between reading, waiting and
- * writing, and the API connection in and out of curl's watch, each an
+ * writing, and the API connection between writing and reading, each an
  * epoll_ctl(2) of its own; with the change list, the changes made in one
  * turn of the loop go to the kernel as one (or none, when they cancel out).
  * The worker holds no descriptor dup()ed from another one, the case the
@@ -119,7 +119,7 @@ worker_setup(struct worker *w, const struct conf *cf)
 	if ((w->tools_list = tools_list_build()) == NULL)
 		fatalx("worker: cannot build the tool list");
 	snprintf(api_socket, sizeof(api_socket), "%s/api.sock", cf->runtime_dir);
-	if ((w->api = api_client_new(w->base, api_socket, cf->api_timeout_ms)) == NULL)
+	if ((w->api = http_link_new(w->base, api_socket, cf->api_timeout_ms)) == NULL)
 		fatalx("worker: cannot create the API client");
 	w->backend = backend_new(cf, w->api);
 	w->breaker = breaker_new(cf->mcp_breaker_failures, cf->mcp_breaker_cooldown_sec);
@@ -132,7 +132,7 @@ worker_teardown(struct worker *w)
 	readiness_free(w->readiness);	/* answers the /readyz requests still waiting */
 	mcp_http_stop(w);
 	backend_free(w->backend);
-	api_client_free(w->api);
+	http_link_free(w->api);
 	breaker_free(w->breaker);
 	mcp_auth_free(w->auth);	/* after the HTTP side: no request refers to it any more */
 	audit_close();
