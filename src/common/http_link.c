@@ -561,8 +561,10 @@ call_finish(struct http_link_call *call)
 		resp.body_len = call->body.len - 1;
 		resp.header_lines = call->headers.data;
 		resp.header_lines_len = call->headers.len;
-	} else
+	} else {
+		resp.body = "";		/* never NULL, as for every api_client.h answer */
 		resp.error = call->error;
+	}
 	call->done_running = 1;
 	link->in_callback = call;
 	call->done(&resp, call->arg);
