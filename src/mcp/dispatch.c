@@ -28,9 +28,9 @@
 static const char *const supported_versions[] = { "2025-11-25", "2025-06-18", "2025-03-26" };
 
 struct dispatch {
-	char	*tools_user;		/* tools/list result for an authenticated client */
-	char	*tools_anonymous;	/* the same for a client without token: fixtures only */
-	int	 fixtures;
+	struct mcp_static_result	*tools_user;	/* tools/list result for an authenticated client */
+	struct mcp_static_result	*tools_anonymous;	/* the same without token: fixtures only */
+	int				 fixtures;
 };
 
 typedef void (*method_fn)(struct mcp_request *);
@@ -42,20 +42,19 @@ struct method {
 
 /* ---- the tools/list results, built once ---- */
 
-static char *
-dispatch_tools_text(const char *base, int fixtures)
+static struct mcp_static_result *
+dispatch_tools_result(const char *base, int fixtures)
 {
 	json_object *result = json_tokener_parse(base), *list;
-	char *text;
+	struct mcp_static_result *sr;
 
 	if (result == NULL || !json_object_object_get_ex(result, "tools", &list))
 		fatalx("dispatch: the tool table's list is not a tools/list result");
 	if (fixtures)
 		fixtures_add_tools(list);
-	if ((text = strdup(json_object_to_json_string_ext(result, MCP_JSON_FLAGS))) == NULL)
-		fatal("dispatch_tools_text");
+	sr = mcp_static_result_new(json_object_to_json_string_ext(result, MCP_JSON_FLAGS));
 	json_object_put(result);
-	return text;
+	return sr;
 }
 
 struct dispatch *
@@ -66,8 +65,8 @@ dispatch_new(struct worker *w)
 	if (d == NULL)
 		fatal("dispatch_new");
 	d->fixtures = w->cf->mcp_conformance_fixtures;
-	d->tools_user = dispatch_tools_text(w->tools_list, d->fixtures);
-	d->tools_anonymous = dispatch_tools_text("{\"tools\":[]}", d->fixtures);
+	d->tools_user = dispatch_tools_result(w->tools_list, d->fixtures);
+	d->tools_anonymous = dispatch_tools_result("{\"tools\":[]}", d->fixtures);
 	return d;
 }
 
@@ -76,8 +75,8 @@ dispatch_free(struct dispatch *d)
 {
 	if (d == NULL)
 		return;
-	free(d->tools_user);
-	free(d->tools_anonymous);
+	mcp_static_result_free(d->tools_user);
+	mcp_static_result_free(d->tools_anonymous);
 	free(d);
 }
 
@@ -240,7 +239,8 @@ method_tools_list(struct mcp_request *r)
 		mcp_reply_error(r, ERR_INVALID_PARAMS, "invalid cursor");
 		return;
 	}
-	mcp_reply(r, is_anonymous(r) ? r->w->dispatch->tools_anonymous : r->w->dispatch->tools_user);
+	mcp_reply_static(r, is_anonymous(r) ? r->w->dispatch->tools_anonymous :
+	    r->w->dispatch->tools_user);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include "connguard.h"
 #include "exchange.h"
 #include "observe.h"
+#include "gzip_static.h"
 #include "log.h"
 #include "sse.h"
 #include "worker.h"
@@ -29,6 +30,7 @@ struct exchange {
 	struct mcp_request_list		 requests;
 	char				**answers;	/* collected while not streaming */
 	size_t				 nanswers;
+	const struct gzip_static	*answer0_gzip;	/* answers[0] can be sent gzip'd */
 	int				 holds;		/* open requests, +1 while dispatching */
 	int				 made;		/* requests made */
 	int				 batch, prime;
@@ -95,6 +97,15 @@ exchange_free_answer(const void *data, size_t len, void *arg)
 	free((void *)data);
 }
 
+/* An answer of its own with a gzip form, to a client that accepts gzip. */
+static int
+exchange_gzip_wanted(const struct exchange *ex)
+{
+	return !ex->batch && ex->nanswers == 1 && ex->answer0_gzip != NULL &&
+	    accept_encoding_gzip(evhttp_find_header(evhttp_request_get_input_headers(ex->req),
+	    "Accept-Encoding"));
+}
+
 /*
  * The collected answers: one object, or an array for a batch.  The answers
  * are handed to the output buffer as they are, not copied: they can be tens of
@@ -103,10 +114,19 @@ exchange_free_answer(const void *data, size_t len, void *arg)
 static void
 exchange_send_json(struct exchange *ex)
 {
+	struct evkeyvalq *headers = evhttp_request_get_output_headers(ex->req);
 	struct evbuffer *out = evbuffer_new();
 
-	evhttp_add_header(evhttp_request_get_output_headers(ex->req), "Content-Type",
-	    "application/json");
+	evhttp_add_header(headers, "Content-Type", "application/json");
+	if (ex->answer0_gzip != NULL)
+		evhttp_add_header(headers, "Vary", "Accept-Encoding");
+	if (exchange_gzip_wanted(ex) && gzip_static_member(ex->answer0_gzip, ex->answers[0],
+	    strlen(ex->answers[0]), out) == 0) {
+		evhttp_add_header(headers, "Content-Encoding", "gzip");
+		evhttp_send_reply(ex->req, 200, "OK", out);
+		evbuffer_free(out);
+		return;
+	}
 	if (ex->batch)
 		evbuffer_add(out, "[", 1);
 	for (size_t i = 0; i < ex->nanswers; i++) {
@@ -209,9 +229,12 @@ exchange_stream(struct exchange *ex)
 	return 0;
 }
 
-/* One complete JSON-RPC message for the client; text (malloc'd) is taken over. */
+/*
+ * One complete JSON-RPC message for the client; text (malloc'd) is taken
+ * over.  gz, if not NULL, can make the gzip form of text.
+ */
 static void
-exchange_emit(struct exchange *ex, char *text)
+exchange_emit_coded(struct exchange *ex, char *text, const struct gzip_static *gz)
 {
 	char **grown;
 
@@ -225,7 +248,15 @@ exchange_emit(struct exchange *ex, char *text)
 		fatal("exchange_emit");
 	grown[ex->nanswers] = text;
 	ex->answers = grown;
+	if (ex->nanswers == 0)
+		ex->answer0_gzip = gz;
 	ex->nanswers++;
+}
+
+static void
+exchange_emit(struct exchange *ex, char *text)
+{
+	exchange_emit_coded(ex, text, NULL);
 }
 
 static char *
@@ -312,30 +343,75 @@ mcp_answer(struct mcp_request *r, char *text)
 	mcp_request_end(r);
 }
 
+static const char answer_head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+static const char result_key[] = ",\"result\":";
+
 /*
  * Built with one allocation of the exact size: asprintf() would grow its
  * buffer step by step, touching fresh pages each time, and a result can be
  * tens of kilobytes (tools/list, a page of notes).
  */
-void
-mcp_reply(struct mcp_request *r, const char *result_json)
+static char *
+answer_text(const char *id, const char *result_json)
 {
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", mid[] = ",\"result\":";
-	size_t idlen = strlen(r->id), len = strlen(result_json);
+	size_t idlen = strlen(id), len = strlen(result_json);
 	char *text, *p;
 
-	if ((text = p = malloc(sizeof(head) - 1 + idlen + sizeof(mid) - 1 + len + 2)) == NULL)
-		fatal("mcp_reply");
-	memcpy(p, head, sizeof(head) - 1);
-	p += sizeof(head) - 1;
-	memcpy(p, r->id, idlen);
+	if ((text = p = malloc(sizeof(answer_head) - 1 + idlen + sizeof(result_key) - 1 + len + 2)) == NULL)
+		fatal("answer_text");
+	memcpy(p, answer_head, sizeof(answer_head) - 1);
+	p += sizeof(answer_head) - 1;
+	memcpy(p, id, idlen);
 	p += idlen;
-	memcpy(p, mid, sizeof(mid) - 1);
-	p += sizeof(mid) - 1;
+	memcpy(p, result_key, sizeof(result_key) - 1);
+	p += sizeof(result_key) - 1;
 	memcpy(p, result_json, len);
 	p += len;
 	memcpy(p, "}", 2);
-	mcp_answer(r, text);
+	return text;
+}
+
+void
+mcp_reply(struct mcp_request *r, const char *result_json)
+{
+	mcp_answer(r, answer_text(r->id, result_json));
+}
+
+struct mcp_static_result {
+	char			*json;
+	struct gzip_static	*gzip;	/* of what follows the id: ,"result":<json>} */
+};
+
+struct mcp_static_result *
+mcp_static_result_new(const char *result_json)
+{
+	struct mcp_static_result *sr = calloc(1, sizeof(*sr));
+	char *tail;
+
+	if (sr == NULL || (sr->json = strdup(result_json)) == NULL ||
+	    asprintf(&tail, "%s%s}", result_key, result_json) == -1)
+		fatal("mcp_static_result_new");
+	if ((sr->gzip = gzip_static_new(tail, strlen(tail))) == NULL)
+		log_warnx("worker: zlib could not deflate a constant answer; it is sent uncompressed");
+	free(tail);
+	return sr;
+}
+
+void
+mcp_static_result_free(struct mcp_static_result *sr)
+{
+	if (sr == NULL)
+		return;
+	gzip_static_free(sr->gzip);
+	free(sr->json);
+	free(sr);
+}
+
+void
+mcp_reply_static(struct mcp_request *r, const struct mcp_static_result *sr)
+{
+	exchange_emit_coded(r->ex, answer_text(r->id, sr->json), sr->gzip);
+	mcp_request_end(r);
 }
 
 void

@@ -68,6 +68,15 @@ void		 exchange_add_header(struct exchange *, const char *name, const char *valu
 void		 exchange_done(struct exchange *);
 
 void	mcp_reply(struct mcp_request *, const char *result_json);
+
+/*
+ * A result that is the same for every request (tools/list), kept also in the
+ * gzip coding for clients whose Accept-Encoding allows it.
+ */
+struct mcp_static_result;
+struct mcp_static_result	*mcp_static_result_new(const char *result_json);
+void				 mcp_static_result_free(struct mcp_static_result *);
+void	mcp_reply_static(struct mcp_request *, const struct mcp_static_result *);
 void	mcp_reply_error(struct mcp_request *, int code, const char *message);
 /* Send a notification on the request's stream (params are taken over, may be NULL). */
 void	mcp_notify(struct mcp_request *, const char *method, json_object *params);

@@ -14,7 +14,8 @@
 #
 #	pgbench_select	pgbench -S, prepared, as many clients as wrk has connections
 #	healthz		GET /healthz (wrk): the HTTP ceiling of trestle itself
-#	tools_list	tools/list (wrk)
+#	tools_list	tools/list (wrk), with Accept-Encoding: gzip as MCP clients send it
+#	tools_list_plain	the same without Accept-Encoding: the uncompressed answer
 #	list_notes_small, list_notes_large
 #			tools/call list_notes, limit 100, following nextCursor, with
 #			BENCH_NOTES_SMALL then BENCH_NOTES_LARGE notes in the table
@@ -303,11 +304,50 @@ phase_pgbench_select() {
 	figure pgbench_select_tps "$PGB_TPS" tx/s "$PGB_ERRORS" "pgbench -S -M $PGBENCH_MODE, $CONNS clients"
 }
 
+# tools_list_answer FILE ACCEPT-ENCODING: the tools/list answer the phase will
+# get, into FILE for mcp.lua to compare every answer with, after checking it:
+# gzip'd exactly when ACCEPT-ENCODING is gzip (and then a valid gzip member),
+# and a tools/list result that has get_note.
+tools_list_answer() {
+	local file=$1 encoding=$2 json
+
+	mcp_post "$SESSION" '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' \
+		${encoding:+-H "Accept-Encoding: $encoding"}
+	cp "$T/.http_body" "$file"
+	if [ "$HTTP_STATUS" != 200 ] || [ "$(http_header content-encoding)" != "$encoding" ]; then
+		diag "tools/list with Accept-Encoding '$encoding': HTTP $HTTP_STATUS," \
+			"Content-Encoding '$(http_header content-encoding)'"
+		return 1
+	fi
+	if [ -n "$encoding" ]; then
+		json=$(gzip -dc <"$file") || return 1
+	else
+		json=$(cat "$file")
+	fi
+	jq -e '.id == 1 and (.result.tools | map(.name) | index("get_note")) != null' \
+		<<<"$json" >/dev/null || { diag "tools/list: not the expected answer" "${json:0:300}"; return 1; }
+}
+
+# tools_list_phase NAME ACCEPT-ENCODING
+tools_list_phase() {
+	local name=$1 encoding=$2 what
+
+	what="tools/list${encoding:+ with Accept-Encoding $encoding}, $CONNS connections"
+	if ! tools_list_answer "$T/$name.expected" "$encoding"; then
+		figure "${name}_rps" 0 req/s answer "$what"
+		return
+	fi
+	wrk_phase tools_list "$CONNS" BENCH_ACCEPT_ENCODING="$encoding" BENCH_EXPECT_FILE="$T/$name.expected"
+	figure "${name}_rps" "$(field rps "$WRK" | cut -d. -f1)" req/s "$WRK_ERRORS" "$what"
+}
+
+# tools/list as MCP clients ask for it (the SDKs' fetch offers gzip), then
+# without Accept-Encoding: 53 kB a answer instead of 3.5 kB.
 phase_simple() {
 	wrk_phase healthz "$CONNS"
 	figure healthz_rps "$(field rps "$WRK" | cut -d. -f1)" req/s "$WRK_ERRORS" "GET /healthz, $CONNS connections"
-	wrk_phase tools_list "$CONNS"
-	figure tools_list_rps "$(field rps "$WRK" | cut -d. -f1)" req/s "$WRK_ERRORS" "tools/list, $CONNS connections"
+	tools_list_phase tools_list gzip
+	tools_list_phase tools_list_plain ""
 }
 
 # list_phase SIZE-NAME NOTES
@@ -428,6 +468,8 @@ targets() {
 	target get_note_vs_pgbench_stretch "$(ratio "$(fig get_note_rps)" "$(fig pgbench_select_tps)")" ge 0.40
 	target create_note_vs_pgbench_insert "$(ratio "$(fig create_note_rps)" "$(fig pgbench_insert_tps)")" ge 0.50
 	target tools_list_vs_healthz "$(ratio "$(fig tools_list_rps)" "$(fig healthz_rps)")" ge 0.50
+	figure tools_list_plain_vs_healthz "$(ratio "$(fig tools_list_plain_rps)" "$(fig healthz_rps)")" \
+		ratio 0 "tools/list without gzip against /healthz (no target: for comparison)"
 	target list_notes_large_vs_small_latency \
 		"$(ratio "$(fig list_notes_large_page_ms)" "$(fig list_notes_small_page_ms)")" le 1.5
 	[ "$(fig get_note_p99_ms)" = SKIP ] || target get_note_p99_ms "$(fig get_note_p99_ms)" le 5

@@ -34,7 +34,7 @@ seconds=${FUZZ_SECONDS:-60}
 runs=
 build_only=0
 jobs=$(nproc 2>/dev/null || echo 2)
-pkgs="libevent libevent_pthreads json-c libcurl libpq openssl"
+pkgs="libevent libevent_pthreads json-c libcurl libpq openssl zlib"
 
 # Per target: the longest input libFuzzer makes (a configuration file has long lines).
 declare -A max_len=([conf]=16384 [jsonrpc]=8192 [api_body]=8192 [jwt]=8192 [jwks]=16384)

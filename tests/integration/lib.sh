@@ -529,7 +529,8 @@ mcp_post() {
 	: >"$T/.http_headers"
 	HTTP_STATUS=$(curl "${args[@]}" "$@" "$MCP_URL")
 	HTTP_HEADERS=$(tr -d '\r' <"$T/.http_headers")
-	HTTP_BODY=$(cat "$T/.http_body")
+	# A shell variable cannot hold NUL bytes: a binary body is read from $T/.http_body.
+	HTTP_BODY=$(tr -d '\0' <"$T/.http_body")
 	HTTP_JSON=$(_jsonrpc_message)
 }
 
