@@ -389,22 +389,25 @@ api_call_cancel(struct api_call *call)
 }
 
 const char *
-api_response_header(const struct api_response *resp, const char *name)
+api_header_line_value(const char *line, const char *name)
 {
-	const char *line, *end, *value;
 	size_t namelen = strlen(name);
 
-	if (resp->header_lines == NULL)
+	if (strncasecmp(line, name, namelen) != 0 || line[namelen] != ':')
 		return NULL;
-	end = resp->header_lines + resp->header_lines_len;
-	for (line = resp->header_lines; line < end; line += strlen(line) + 1) {
-		if (strncasecmp(line, name, namelen) != 0 || line[namelen] != ':')
-			continue;
-		value = line + namelen + 1;
-		while (*value == ' ' || *value == '\t')
-			value++;
-		return value;
-	}
+	for (line += namelen + 1; *line == ' ' || *line == '\t'; line++)
+		;
+	return line;
+}
+
+const char *
+api_response_header(const struct api_response *resp, const char *name)
+{
+	const char *line = NULL, *value;
+
+	while ((line = api_response_header_next(resp, line)) != NULL)
+		if ((value = api_header_line_value(line, name)) != NULL)
+			return value;
 	return NULL;
 }
 

@@ -74,6 +74,8 @@ struct api_call		*api_client_send(struct api_client *, const struct api_request 
 const char		*api_response_header(const struct api_response *, const char *name);
 /* The response's header lines ("Name: value") in order: NULL starts, NULL ends. */
 const char		*api_response_header_next(const struct api_response *, const char *line);
+/* The value of one header line "Name: value" if it is name's (any case), blanks skipped; else NULL. */
+const char		*api_header_line_value(const char *line, const char *name);
 
 /* The callback will not be called.  A no-op from inside the call's own callback. */
 void			 api_call_cancel(struct api_call *);

@@ -526,6 +526,23 @@ conn_release(struct link_conn *conn)
  * Ending a call
  */
 
+/* The call leaves the waiting queue and its connection, which is kept for another call or closed. */
+static void
+call_detach(struct http_link_call *call, int keep_conn)
+{
+	if (call->waiting) {
+		TAILQ_REMOVE(&call->link->waiting, call, entry);
+		call->waiting = 0;
+	}
+	if (call->conn != NULL) {
+		if (keep_conn)
+			conn_release(call->conn);
+		else
+			conn_drop(call->conn);
+		call->conn = NULL;
+	}
+}
+
 /*
  * Detaches the call, runs its callback, and releases it.  Returns 0 when
  * the callback freed the link: the caller must not touch it then.
@@ -534,22 +551,11 @@ static int
 call_finish(struct http_link_call *call)
 {
 	struct http_link *link = call->link;
-	struct link_conn *conn = call->conn;
 	struct api_response resp = { 0 };
 	int ok = call->error[0] == '\0';
 
 	evtimer_del(call->deadline);
-	if (call->waiting) {
-		TAILQ_REMOVE(&link->waiting, call, entry);
-		call->waiting = 0;
-	}
-	if (conn != NULL) {
-		if (ok && call->keep_alive)
-			conn_release(conn);
-		else
-			conn_drop(conn);
-		call->conn = NULL;
-	}
+	call_detach(call, ok && call->keep_alive);
 	if (ok && buf_add(&call->body, "", 1) == -1) {
 		snprintf(call->error, sizeof(call->error), "%s response dropped: out of memory",
 		    LINK_PEER);
@@ -595,12 +601,7 @@ http_link_cancel(struct http_link_call *call)
 {
 	if (call == NULL || call->done_running)
 		return;
-	if (call->waiting) {
-		TAILQ_REMOVE(&call->link->waiting, call, entry);
-		call->waiting = 0;
-	}
-	if (call->conn != NULL)	/* its answer would come on it: the connection goes */
-		conn_drop(call->conn);
+	call_detach(call, 0);	/* its answer would come on its connection: that goes */
 	call_release(call);
 }
 
@@ -661,18 +662,6 @@ parse_length(const char *v, size_t *len)
 	return 0;
 }
 
-static const char *
-header_value(const char *line, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (strncasecmp(line, name, n) != 0 || line[n] != ':')
-		return NULL;
-	for (line += n + 1; *line == ' ' || *line == '\t'; line++)
-		;
-	return line;
-}
-
 /* One header line; sets error on a bad one. */
 static void
 parse_header(struct http_link_call *call, const char *line)
@@ -686,7 +675,7 @@ parse_header(struct http_link_call *call, const char *line)
 		    LINK_PEER);
 		return;
 	}
-	if ((v = header_value(line, "Content-Length")) != NULL) {
+	if ((v = api_header_line_value(line, "Content-Length")) != NULL) {
 		if ((r = parse_length(v, &len)) == -2)
 			snprintf(call->error, sizeof(call->error),
 			    "%s response too large (over 16 MiB)", LINK_PEER);
@@ -697,11 +686,11 @@ parse_header(struct http_link_call *call, const char *line)
 			call->body_left = len;
 			call->have_length = 1;
 		}
-	} else if ((v = header_value(line, "Transfer-Encoding")) != NULL &&
+	} else if ((v = api_header_line_value(line, "Transfer-Encoding")) != NULL &&
 	    strcasecmp(v, "identity") != 0)
 		snprintf(call->error, sizeof(call->error),
 		    "%s sent Transfer-Encoding %s, which this client does not read", LINK_PEER, v);
-	else if ((v = header_value(line, "Connection")) != NULL) {
+	else if ((v = api_header_line_value(line, "Connection")) != NULL) {
 		if (strcasecmp(v, "close") == 0)
 			call->keep_alive = 0;
 		else if (strcasecmp(v, "keep-alive") == 0)
