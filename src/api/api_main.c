@@ -63,13 +63,6 @@ api_on_reopen_logs(void *arg)
 	log_reopen();
 }
 
-static void
-api_on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	(void)what;
-	api_on_shutdown(sig == SIGINT, arg);
-}
-
 static struct db_pool *
 api_pool_new(struct api_ctx *ctx)
 {
@@ -149,7 +142,6 @@ main(int argc, char **argv)
 	struct child_args args;
 	struct api_ctx ctx = { 0 };
 	struct conf cf;
-	struct event *ev_term, *ev_int;
 	struct child_link *link;
 
 	child_args_parse(argc, argv, &args);
@@ -161,10 +153,6 @@ main(int argc, char **argv)
 		fatalx("api: event_base_new");
 	handlers.arg = &ctx;
 	link = child_link_start(ctx.base, &handlers);
-	ev_term = evsignal_new(ctx.base, SIGTERM, api_on_signal, &ctx);
-	ev_int = evsignal_new(ctx.base, SIGINT, api_on_signal, &ctx);
-	evsignal_add(ev_term, NULL);
-	evsignal_add(ev_int, NULL);
 	api_auth_start(&ctx);
 	api_store_start(&ctx);
 	api_metrics_start(&ctx);
@@ -185,8 +173,6 @@ main(int argc, char **argv)
 	jwks_free(ctx.jwks);
 	replay_free(ctx.replay);
 	tenant_key_free(ctx.tenant_key);
-	event_free(ev_term);
-	event_free(ev_int);
 	child_link_free(link);
 	event_base_free(ctx.base);
 	conf_free(&cf);

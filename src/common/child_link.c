@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,9 @@
 #define HEARTBEAT_INTERVAL_SEC 1
 
 struct child_link {
-	struct event			*ev_read;
+	struct event			*ev_read;	/* NULL: not started by a master */
 	struct event			*ev_heartbeat;
+	struct event			*ev_term, *ev_int;
 	struct child_link_handlers	 handlers;
 };
 
@@ -127,6 +129,16 @@ child_link_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	channel_send(CHANNEL_CHILD_FD, CHANNEL_CHILD_HEARTBEAT, 0);
 }
 
+/* SIGTERM: a graceful stop, as the master's command; SIGINT: a fast one. */
+static void
+child_link_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct child_link *link = arg;
+
+	(void)what;
+	link->handlers.shutdown(sig == SIGINT, link->handlers.arg);
+}
+
 struct child_link *
 child_link_start(struct event_base *base, const struct child_link_handlers *handlers)
 {
@@ -135,12 +147,16 @@ child_link_start(struct event_base *base, const struct child_link_handlers *hand
 	int type;
 	socklen_t len = sizeof(type);
 
-	if (getsockopt(CHANNEL_CHILD_FD, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
-		return NULL;
-	evutil_make_socket_nonblocking(CHANNEL_CHILD_FD);
 	if ((link = calloc(1, sizeof(*link))) == NULL)
 		fatal("child_link_start");
 	link->handlers = *handlers;
+	link->ev_term = evsignal_new(base, SIGTERM, child_link_on_signal, link);
+	link->ev_int = evsignal_new(base, SIGINT, child_link_on_signal, link);
+	evsignal_add(link->ev_term, NULL);
+	evsignal_add(link->ev_int, NULL);
+	if (getsockopt(CHANNEL_CHILD_FD, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return link;
+	evutil_make_socket_nonblocking(CHANNEL_CHILD_FD);
 	link->ev_read = event_new(base, CHANNEL_CHILD_FD, EV_READ | EV_PERSIST,
 	    child_link_on_message, link);
 	link->ev_heartbeat = event_new(base, -1, EV_PERSIST, child_link_on_heartbeat, link);
@@ -152,7 +168,7 @@ child_link_start(struct event_base *base, const struct child_link_handlers *hand
 void
 child_link_ready(struct child_link *link)
 {
-	if (link != NULL)
+	if (link->ev_read != NULL)
 		channel_send(CHANNEL_CHILD_FD, CHANNEL_CHILD_READY, 0);
 }
 
@@ -161,7 +177,11 @@ child_link_free(struct child_link *link)
 {
 	if (link == NULL)
 		return;
-	event_free(link->ev_read);
-	event_free(link->ev_heartbeat);
+	if (link->ev_read != NULL) {
+		event_free(link->ev_read);
+		event_free(link->ev_heartbeat);
+	}
+	event_free(link->ev_term);
+	event_free(link->ev_int);
 	free(link);
 }

@@ -30,7 +30,10 @@ void	child_load_conf(const struct child_args *, struct conf *, const char *role,
 	    const char *program);
 /* Tests only: exit at once when TRESTLE_TEST_CRASH_AT_START names this slot (or "all"). */
 void	child_test_crash_at_start(int slot);
-/* NULL when the process was not started by a master (fd 3 is not a channel). */
+/*
+ * SIGTERM (graceful) and SIGINT (fast) call handlers->shutdown too, also in a
+ * process not started by a master (fd 3 is not a channel: no heartbeats).
+ */
 struct child_link *child_link_start(struct event_base *, const struct child_link_handlers *);
 void	child_link_ready(struct child_link *);
 void	child_link_free(struct child_link *);

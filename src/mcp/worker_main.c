@@ -60,13 +60,6 @@ worker_on_reopen_logs(void *arg)
 	audit_reopen();
 }
 
-static void
-worker_on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	(void)what;
-	worker_on_shutdown(sig == SIGINT, arg);
-}
-
 /*
  * Answers of tens of kilobytes (tools/list, pages of notes) are allocated and
  * freed for every request; with glibc's default trim threshold (128 kB) the
@@ -146,7 +139,6 @@ main(int argc, char **argv)
 	struct child_args args;
 	struct worker w = { 0 };
 	struct conf cf;
-	struct event *ev_term, *ev_int;
 	struct child_link *link;
 
 	child_args_parse(argc, argv, &args);
@@ -163,10 +155,6 @@ main(int argc, char **argv)
 		fatalx("worker: event_base_new");
 	handlers.arg = &w;
 	link = child_link_start(w.base, &handlers);
-	ev_term = evsignal_new(w.base, SIGTERM, worker_on_signal, &w);
-	ev_int = evsignal_new(w.base, SIGINT, worker_on_signal, &w);
-	evsignal_add(ev_term, NULL);
-	evsignal_add(ev_int, NULL);
 	w.slot = args.slot;
 	w.generation = args.generation;
 	worker_setup(&w, &cf);
@@ -179,8 +167,6 @@ main(int argc, char **argv)
 	drain_free();
 	observe_stop();
 	worker_teardown(&w);
-	event_free(ev_term);
-	event_free(ev_int);
 	child_link_free(link);
 	event_base_free(w.base);
 	conf_free(&cf);

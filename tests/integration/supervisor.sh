@@ -85,6 +85,15 @@ ctl status
 like "$CTL_OUT" $'\nworker +1 +1 +[0-9]+ +running +[0-9]+s +1  killed by signal 9 \\(Killed\\), [0-9]+ s ago' \
 	"the human status shows the restart and its cause"
 
+# SIGTERM straight to a child (systemd's stop signals every process of the unit)
+# is a graceful stop of that child: it says so, exits 0, and is replaced.
+old=$(worker_pid 1)
+kill -TERM "$old"
+ok "worker 1 runs again after a SIGTERM of its own" wait_for -t 3 worker_back 1 "$old"
+like "$(cat "$T/trestle.log")" "\"pid\":$old,\"msg\":\"worker: stopped\"" "the worker stopped gracefully"
+is "$(status_field '.children[] | select(.role=="worker" and .slot==1) | .last_exit.cause')" \
+	"exited with status 0" "status: it exited with status 0"
+
 # A worker whose event loop stops (SIGSTOP) is killed once heartbeats are overdue.
 old=$(worker_pid 2)
 kill -STOP "$old"
