@@ -91,6 +91,8 @@ void	api_reply_json_buffer(struct api_req *, int status, struct evbuffer *json);
 void	api_reply_error(struct api_req *, int status, const char *message);
 void	api_reply_text(struct api_req *, int status, const char *text);
 void	api_reply_db_failure(struct api_req *, int status_of_db, const char *message);
+/* r's query came back: 1 when it succeeded; else 0, the failure answered (api_reply_db_failure). */
+int	api_db_answered(struct api_req *, int status_of_db, const char *message);
 void	api_add_header(struct api_req *, const char *name, const char *value);
 const char *api_query_param(struct api_req *, const char *name, char *buf, size_t cap);
 int	api_http_start(struct api_ctx *);

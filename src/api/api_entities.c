@@ -200,11 +200,8 @@ api_on_got(enum db_status status, const PGresult *res, const char *sqlstate,
 	struct api_req *r = arg;
 
 	(void)sqlstate;
-	r->pending = NULL;
-	if (status != DB_OK) {
-		api_reply_db_failure(r, status, message);
+	if (!api_db_answered(r, status, message))
 		return;
-	}
 	if (PQntuples(res) == 0) {
 		api_reply_noun_error(r, 404, "not found");
 		return;
@@ -304,11 +301,8 @@ api_on_listed(enum db_status status, const PGresult *res, const char *sqlstate,
 	int rows;
 
 	(void)sqlstate;
-	r->pending = NULL;
-	if (status != DB_OK) {
-		api_reply_db_failure(r, status, message);
+	if (!api_db_answered(r, status, message))
 		return;
-	}
 	rows = PQntuples(res);
 	out = evbuffer_new();
 	evbuffer_add_printf(out, "{\"items\":[");

@@ -88,11 +88,8 @@ api_on_session_owner(enum db_status status, const PGresult *res, const char *sql
 	struct api_req *r = arg;
 
 	(void)sqlstate;
-	r->pending = NULL;
-	if (status != DB_OK) {
-		api_reply_db_failure(r, status, message);
+	if (!api_db_answered(r, status, message))
 		return;
-	}
 	if (PQntuples(res) == 0) {
 		api_reply_error(r, 428, "sync session required: create one with POST /v1/sync/sessions");
 		return;

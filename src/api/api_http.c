@@ -191,6 +191,16 @@ api_reply_db_failure(struct api_req *r, int db_status, const char *message)
 	api_reply_error(r, 503, message);
 }
 
+int
+api_db_answered(struct api_req *r, int db_status, const char *message)
+{
+	r->pending = NULL;
+	if (db_status == DB_OK)
+		return 1;
+	api_reply_db_failure(r, db_status, message);
+	return 0;
+}
+
 const char *
 api_query_param(struct api_req *r, const char *name, char *buf, size_t cap)
 {

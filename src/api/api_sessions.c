@@ -80,11 +80,8 @@ api_on_session_found(enum db_status status, const PGresult *res, const char *sql
 	struct api_req *r = arg;
 
 	(void)sqlstate;
-	r->pending = NULL;
-	if (status != DB_OK) {
-		api_reply_db_failure(r, status, message);
+	if (!api_db_answered(r, status, message))
 		return;
-	}
 	if (PQntuples(res) == 0) {
 		api_reply_text(r, 404, "session not found or expired");
 		return;

@@ -75,11 +75,8 @@ api_on_state(enum db_status status, const PGresult *res, const char *sqlstate,
 	struct jsonstr js;
 
 	(void)sqlstate;
-	r->pending = NULL;
-	if (status != DB_OK) {
-		api_reply_db_failure(r, status, message);
+	if (!api_db_answered(r, status, message))
 		return;
-	}
 	jsonstr_init(&js, body, sizeof(body));
 	jsonstr_printf(&js, "{\"epoch\":%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "1");
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1)) {

@@ -336,11 +336,8 @@ api_on_pulled(enum db_status status, const PGresult *res, const char *sqlstate,
 	int rows;
 
 	(void)sqlstate;
-	r->pending = NULL;
-	if (status != DB_OK) {
-		api_reply_db_failure(r, status, message);
+	if (!api_db_answered(r, status, message))
 		return;
-	}
 	out = evbuffer_new();
 	upserts = evbuffer_new();
 	deletes = evbuffer_new();
