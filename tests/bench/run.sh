@@ -249,12 +249,13 @@ run_wrk() {
 	[ "$WRK_ERRORS" -eq 0 ] || diag "wrk $op: $WRK"
 }
 
-# wrk_phase OP CONNECTIONS [VAR=VALUE...]: warm-up, then the measured run.
+# wrk_phase OP CONNECTIONS [VAR=VALUE...]: warm-up, then the measured run
+# (named $PHASE_LABEL, if set, instead of OP).
 wrk_phase() {
 	local op=$1 conns=$2
 
 	shift 2
-	say "$op: $conns connections, ${WARMUP} s warm-up, ${SECONDS_PHASE} s"
+	say "${PHASE_LABEL:-$op}: $conns connections, ${WARMUP} s warm-up, ${SECONDS_PHASE} s"
 	run_wrk "$op" "$conns" "$WARMUP" "$@" >/dev/null
 	run_wrk "$op" "$conns" "$SECONDS_PHASE" "$@"
 }
@@ -337,7 +338,7 @@ tools_list_phase() {
 		figure "${name}_rps" 0 req/s answer "$what"
 		return
 	fi
-	wrk_phase tools_list "$CONNS" BENCH_ACCEPT_ENCODING="$encoding" BENCH_EXPECT_FILE="$T/$name.expected"
+	PHASE_LABEL=$name wrk_phase tools_list "$CONNS" BENCH_ACCEPT_ENCODING="$encoding" BENCH_EXPECT_FILE="$T/$name.expected"
 	figure "${name}_rps" "$(field rps "$WRK" | cut -d. -f1)" req/s "$WRK_ERRORS" "$what"
 }
 
