@@ -115,26 +115,6 @@ api_store_start(struct api_ctx *ctx)
 	    ctx->cf->db_pool_size, ctx->cf->db_statement_timeout_ms);
 }
 
-/*
- * A request switches its socket between reading and writing and a pooled
- * connection in and out of the watch, each an epoll_ctl(2); the change list
- * sends the changes of one turn of the loop as one.  No descriptor here is
- * dup()ed from another, the case the change list cannot handle.
- */
-static struct event_base *
-api_event_base(void)
-{
-	struct event_config *cfg = event_config_new();
-	struct event_base *base;
-
-	if (cfg == NULL)
-		return NULL;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	return base;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -149,7 +129,7 @@ main(int argc, char **argv)
 	metrics_attach(args.metrics_slot);
 	signal(SIGPIPE, SIG_IGN);
 	ctx.cf = &cf;
-	if ((ctx.base = api_event_base()) == NULL)
+	if ((ctx.base = child_event_base()) == NULL)
 		fatalx("api: event_base_new");
 	handlers.arg = &ctx;
 	link = child_link_start(ctx.base, &handlers);

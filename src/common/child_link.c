@@ -129,6 +129,20 @@ child_link_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	channel_send(CHANNEL_CHILD_FD, CHANNEL_CHILD_HEARTBEAT, 0);
 }
 
+struct event_base *
+child_event_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 /* SIGTERM: a graceful stop, as the master's command; SIGINT: a fast one. */
 static void
 child_link_on_signal(evutil_socket_t sig, short what, void *arg)

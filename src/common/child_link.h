@@ -31,6 +31,15 @@ void	child_load_conf(const struct child_args *, struct conf *, const char *role,
 /* Tests only: exit at once when TRESTLE_TEST_CRASH_AT_START names this slot (or "all"). */
 void	child_test_crash_at_start(int slot);
 /*
+ * The child's event loop, with epoll's change list: a call switches a socket
+ * between reading and writing (the client's, the API child's, a pooled
+ * database connection's), each an epoll_ctl(2) of its own; the change list
+ * sends the changes of one turn of the loop as one (or none, when they cancel
+ * out).  The child must hold no descriptor dup()ed from another, the case the
+ * change list cannot handle.  NULL on failure.
+ */
+struct event_base *child_event_base(void);
+/*
  * SIGTERM (graceful) and SIGINT (fast) call handlers->shutdown too, also in a
  * process not started by a master (fd 3 is not a channel: no heartbeats).
  */

@@ -75,28 +75,6 @@ worker_tune_malloc(void)
 #endif
 }
 
-/*
- * Each call switches the client's socket between reading, waiting and
- * writing, and the API connection between writing and reading, each an
- * epoll_ctl(2) of its own; with the change list, the changes made in one
- * turn of the loop go to the kernel as one (or none, when they cancel out).
- * The worker holds no descriptor dup()ed from another one, the case the
- * change list cannot handle.
- */
-static struct event_base *
-worker_event_base(void)
-{
-	struct event_config *cfg = event_config_new();
-	struct event_base *base;
-
-	if (cfg == NULL)
-		return NULL;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	return base;
-}
-
 static void
 worker_setup(struct worker *w, const struct conf *cf)
 {
@@ -151,7 +129,7 @@ main(int argc, char **argv)
 	metrics_attach(args.metrics_slot);
 	signal(SIGPIPE, SIG_IGN);
 	worker_tune_malloc();
-	if ((w.base = worker_event_base()) == NULL)
+	if ((w.base = child_event_base()) == NULL)
 		fatalx("worker: event_base_new");
 	handlers.arg = &w;
 	link = child_link_start(w.base, &handlers);
