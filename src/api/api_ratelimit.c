@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "codec.h"
 #include "log.h"
 #include "shm_metrics.h"
 
@@ -55,11 +56,7 @@ rl_now(void)
 static unsigned
 rl_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % RL_SLOTS;
+	return fnv1a(s, strlen(s)) % RL_SLOTS;
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "replay.h"
 
 #define REPLAY_NONCE_BYTES	16
@@ -62,11 +63,7 @@ replay_decode(const char *hex, unsigned char out[REPLAY_NONCE_BYTES])
 static size_t
 replay_bucket(const struct replay *rp, const unsigned char nonce[REPLAY_NONCE_BYTES])
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < REPLAY_NONCE_BYTES; i++)
-		h = (h ^ nonce[i]) * 16777619u;
-	return h & rp->mask;
+	return fnv1a(nonce, REPLAY_NONCE_BYTES) & rp->mask;
 }
 
 /* Zeroed memory, every page of it resident. */

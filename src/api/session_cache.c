@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "codec.h"
 #include "session_cache.h"
 
 #define SESSION_CACHE_SLOTS	2048	/* a power of two */
@@ -33,17 +34,14 @@ sc_monotonic_ms(void)
 static struct session_cache_entry *
 sc_slot(const char *id, char key[37])
 {
-	uint32_t h = 2166136261u;
 	size_t i;
 
-	for (i = 0; id[i] != '\0' && i < 36; i++) {
+	for (i = 0; id[i] != '\0' && i < 36; i++)
 		key[i] = (char)tolower((unsigned char)id[i]);
-		h = (h ^ (unsigned char)key[i]) * 16777619u;
-	}
 	key[i] = '\0';
 	if (i != 36 || id[i] != '\0')
 		return NULL;
-	return &sc_slots[h & (SESSION_CACHE_SLOTS - 1)];
+	return &sc_slots[fnv1a(key, 36) & (SESSION_CACHE_SLOTS - 1)];
 }
 
 const struct session_cache_entry *

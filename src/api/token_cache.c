@@ -26,11 +26,7 @@ static struct token_entry	tc_slots[TOKEN_CACHE_SLOTS];
 static struct token_entry *
 tc_slot(const char *token, size_t len)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)token[i]) * 16777619u;
-	return &tc_slots[h & (TOKEN_CACHE_SLOTS - 1)];
+	return &tc_slots[fnv1a(token, len) & (TOKEN_CACHE_SLOTS - 1)];
 }
 
 int

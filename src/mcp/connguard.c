@@ -25,6 +25,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "codec.h"
 #include "connguard.h"
 #include "log.h"
 
@@ -192,11 +193,7 @@ guard_hash_ptr(const void *p)
 static unsigned
 guard_hash_str(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % GUARD_BUCKETS;
+	return fnv1a(s, strlen(s)) % GUARD_BUCKETS;
 }
 
 static struct guarded_conn **
