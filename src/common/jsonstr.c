@@ -2,9 +2,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonstr.h"
+#include "log.h"
 
 void
 jsonstr_init(struct jsonstr *js, char *buf, size_t cap)
@@ -72,4 +74,32 @@ jsonstr_printf(struct jsonstr *js, const char *fmt, ...)
 	if (n < 0)
 		return;
 	js->len += (size_t)n < js->cap - js->len ? (size_t)n : js->cap - js->len - 1;
+}
+
+char *
+jsonstr_concat(const char *first, ...)
+{
+	const char *part[JSONSTR_CONCAT_MAX];
+	size_t len[JSONSTR_CONCAT_MAX], n = 0, total = 0;
+	const char *s;
+	char *out, *p;
+	va_list ap;
+
+	va_start(ap, first);
+	for (s = first; s != NULL; s = va_arg(ap, const char *)) {
+		if (n == JSONSTR_CONCAT_MAX)
+			fatalx("jsonstr_concat: more than %d parts", JSONSTR_CONCAT_MAX);
+		part[n] = s;
+		len[n] = strlen(s);
+		total += len[n++];
+	}
+	va_end(ap);
+	if ((out = p = malloc(total + 1)) == NULL)
+		fatal("jsonstr_concat");
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, part[i], len[i]);
+		p += len[i];
+	}
+	*p = '\0';
+	return out;
 }

@@ -15,4 +15,12 @@ void	jsonstr_raw(struct jsonstr *, const char *text);
 void	jsonstr_quote(struct jsonstr *, const char *text);
 void	jsonstr_printf(struct jsonstr *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * The strings up to NULL (at most JSONSTR_CONCAT_MAX), joined in one
+ * allocation of the exact size: for answers of tens of kilobytes, where a
+ * growing buffer would touch fresh pages at each step.  Never NULL (fatal).
+ */
+#define JSONSTR_CONCAT_MAX	8
+char	*jsonstr_concat(const char *first, ...) __attribute__((sentinel));
+
 #endif

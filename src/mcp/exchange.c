@@ -16,9 +16,10 @@
 #include "codec.h"
 #include "connguard.h"
 #include "exchange.h"
-#include "observe.h"
 #include "gzip_static.h"
+#include "jsonstr.h"
 #include "log.h"
+#include "observe.h"
 #include "sse.h"
 #include "worker.h"
 
@@ -346,29 +347,11 @@ mcp_answer(struct mcp_request *r, char *text)
 static const char answer_head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
 static const char result_key[] = ",\"result\":";
 
-/*
- * Built with one allocation of the exact size: asprintf() would grow its
- * buffer step by step, touching fresh pages each time, and a result can be
- * tens of kilobytes (tools/list, a page of notes).
- */
+/* A result can be tens of kilobytes (tools/list, a page of notes): one exact allocation. */
 static char *
 answer_text(const char *id, const char *result_json)
 {
-	size_t idlen = strlen(id), len = strlen(result_json);
-	char *text, *p;
-
-	if ((text = p = malloc(sizeof(answer_head) - 1 + idlen + sizeof(result_key) - 1 + len + 2)) == NULL)
-		fatal("answer_text");
-	memcpy(p, answer_head, sizeof(answer_head) - 1);
-	p += sizeof(answer_head) - 1;
-	memcpy(p, id, idlen);
-	p += idlen;
-	memcpy(p, result_key, sizeof(result_key) - 1);
-	p += sizeof(result_key) - 1;
-	memcpy(p, result_json, len);
-	p += len;
-	memcpy(p, "}", 2);
-	return text;
+	return jsonstr_concat(answer_head, id, result_key, result_json, "}", NULL);
 }
 
 void
@@ -388,9 +371,9 @@ mcp_static_result_new(const char *result_json)
 	struct mcp_static_result *sr = calloc(1, sizeof(*sr));
 	char *tail;
 
-	if (sr == NULL || (sr->json = strdup(result_json)) == NULL ||
-	    asprintf(&tail, "%s%s}", result_key, result_json) == -1)
+	if (sr == NULL || (sr->json = strdup(result_json)) == NULL)
 		fatal("mcp_static_result_new");
+	tail = jsonstr_concat(result_key, result_json, "}", NULL);
 	if ((sr->gzip = gzip_static_new(tail, strlen(tail))) == NULL)
 		log_warnx("worker: zlib could not deflate a constant answer; it is sent uncompressed");
 	free(tail);

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "codec.h"
+#include "jsonstr.h"
 #include "log.h"
 #include "tools.h"
 
@@ -859,27 +860,13 @@ tool_result_error(const char *text)
 static char *
 tool_result_structured(json_object *structured)
 {
-	static const char head[] = "{\"content\":[{\"type\":\"text\",\"text\":";
-	static const char mid[] = "}],\"structuredContent\":", tail[] = ",\"isError\":false}";
-	size_t tlen, qlen;
-	const char *text = json_object_to_json_string_ext(structured, JSON_FLAGS), *quoted;
+	const char *text = json_object_to_json_string_ext(structured, JSON_FLAGS);
 	json_object *str = json_object_new_string(text);
-	char *out, *p;
+	char *out;
 
-	quoted = json_object_to_json_string_ext(str, JSON_FLAGS);
-	tlen = strlen(text);
-	qlen = strlen(quoted);
-	if ((out = p = malloc(sizeof(head) + qlen + sizeof(mid) + tlen + sizeof(tail))) == NULL)
-		fatal("tool_result_structured");
-	memcpy(p, head, sizeof(head) - 1);
-	p += sizeof(head) - 1;
-	memcpy(p, quoted, qlen);
-	p += qlen;
-	memcpy(p, mid, sizeof(mid) - 1);
-	p += sizeof(mid) - 1;
-	memcpy(p, text, tlen);
-	p += tlen;
-	memcpy(p, tail, sizeof(tail));
+	out = jsonstr_concat("{\"content\":[{\"type\":\"text\",\"text\":",
+	    json_object_to_json_string_ext(str, JSON_FLAGS), "}],\"structuredContent\":", text,
+	    ",\"isError\":false}", NULL);
 	json_object_put(str);
 	return out;
 }
