@@ -80,12 +80,8 @@ for tool in $(tool_names 'select(.name | test("^(test_|json_schema)") | not)'); 
 		want=$((want + ${#TRAVERSALS[@]}))
 		for t in "${TRAVERSALS[@]}"; do
 			tool_call "$tool" "$(jq -c --arg p "$p" --arg t "$t" '.[$p] = $t' <<<"$(own_args "$tool")")"
-			if [ "$(tool_error)" = true ] && [[ $(tool_text) == "Invalid arguments for $tool: argument '$p' must be a UUID"* ]]; then
-				n=$((n + 1))
-			else
-				fail "$tool with $p '$t': isError, must be a UUID"
-				diag "$HTTP_BODY"
-			fi
+			refused_with "Invalid arguments for $tool: argument '$p' must be a UUID" \
+				"$tool with $p '$t': isError, must be a UUID" && n=$((n + 1))
 		done
 	done
 done
@@ -134,12 +130,8 @@ for tool in $(tool_names 'select(.name | test("^(test_|json_schema)") | not)'); 
 		| .key' <<<"$TOOLS"); do
 		want=$((want + 1))
 		tool_call "$tool" "$(jq -c --arg p "$p" --arg v "$NASTY" '.[$p] = $v' <<<"$(own_args "$tool")")"
-		if [ "$(tool_error)" = true ] && [[ $(tool_text) == "Invalid arguments for $tool: argument '$p' "* ]]; then
-			refused=$((refused + 1))
-		else
-			fail "$tool with SQL in $p: isError naming '$p'"
-			diag "$HTTP_BODY"
-		fi
+		refused_with "Invalid arguments for $tool: argument '$p' " \
+			"$tool with SQL in $p: isError naming '$p'" && refused=$((refused + 1))
 	done
 done
 ok "SQL in a uid, a choice or a number is refused, naming the argument ($refused of $want cases)" \

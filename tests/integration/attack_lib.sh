@@ -29,6 +29,8 @@
 #		tool_call NAME ARGS [CURL-ARG...]	(tools/call on $SESSION as $TOKEN)
 #		tool_error			(1 when the last answer is an isError result)
 #		tool_text			(its first text block)
+#		refused_with PREFIX DESC	(0 when the last answer is an isError result whose
+#					 text starts with PREFIX; else fails DESC and shows it)
 
 # Every row of every table of the public schema, one line each, sorted.
 _db_rows() {
@@ -94,4 +96,11 @@ tool_error() {
 
 tool_text() {
 	jq -r '.result.content[0].text' <<<"$HTTP_JSON"
+}
+
+refused_with() {
+	[ "$(tool_error)" = true ] && [[ $(tool_text) == "$1"* ]] && return 0
+	fail "$2"
+	diag "$HTTP_BODY"
+	return 1
 }

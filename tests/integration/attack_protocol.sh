@@ -81,12 +81,9 @@ for tool in $(tool_names 'select(.name | test("^(test_|json_schema)") | not)'); 
 		base='{}'
 		[[ $tool == patch_* && $p != updates ]] && base='{"updates":{"k":1}}'
 		tool_call "$tool" "$(tool_args "$tool" "$(jq -c ". + {\"$p\": $bad}" <<<"$base")")"
-		if [ "$(tool_error)" = true ] && [[ $(tool_text) == "Invalid arguments for $tool: argument '$p' "* ]]; then
+		refused_with "Invalid arguments for $tool: argument '$p' " \
+			"$tool with $p of the wrong type ($bad): an isError result naming '$p'" &&
 			wrong_types=$((wrong_types + 1))
-		else
-			fail "$tool with $p of the wrong type ($bad): an isError result naming '$p'"
-			diag "$HTTP_BODY"
-		fi
 	done
 done
 ok "every parameter of every tool refuses a value of the wrong type, naming it ($wrong_types cases)" \
