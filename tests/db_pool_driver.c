@@ -36,6 +36,7 @@ struct answer {
 	char		 sqlstate[6];
 	char		 message[512];
 	char		 value[128];	/* first row, fields joined by '|' */
+	int		 seq;		/* the order callbacks ran in */
 };
 
 /* What a callback does besides recording: used by the re-entrancy tests. */
@@ -57,7 +58,7 @@ enum phase { PHASE_BEFORE, PHASE_DURING, PHASE_AFTER };
 
 static struct event_base *base;
 static const char *conninfo, *stop_cmd, *start_cmd;
-static int	 ntests, nfailed, pending, max_open, expired;
+static int	 ntests, nfailed, pending, max_open, expired, answers_seen;
 static struct db_pool *watched;
 static pid_t	 child_pid;
 static int	 child_done;
@@ -197,6 +198,7 @@ record(struct answer *a, enum db_status st, const PGresult *res, const char *sql
 	int i;
 
 	a->called++;
+	a->seq = ++answers_seen;
 	a->status = st;
 	a->had_res = res != NULL;
 	snprintf(a->sqlstate, sizeof(a->sqlstate), "%s", sqlstate);
@@ -440,23 +442,25 @@ static void
 test_queue(void)
 {
 	/* A generous queue timeout here: a loaded machine must not turn waiting into failing. */
+	/* Two full pipelines, a full queue of 4, and 2 more. */
+	enum { SENT = 2 * DB_PIPELINE_DEPTH, N = SENT + 4 + 2 };
 	struct db_pool *pool = pool_with(2, 4, 5000, 5000, prepared, 2);
-	struct answer a[8];
+	struct answer a[N];
 	const char *v[2] = { "100", "5" };
 	int i, rejected = 0, good = 0;
 
 	run(pool, "sleep_int", NULL, 2, v, DB_RETRY_READ, &a[0]);
 	run(pool, "sleep_int", NULL, 2, v, DB_RETRY_READ, &a[1]);
 	loop_until(none_pending, 3000);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < N; i++)
 		rejected += run(pool, "sleep_int", NULL, 2, v, DB_RETRY_READ, &a[i]) == NULL;
 	ok(rejected == 2 && stats(pool).queued == 4, "beyond queue_max db_pool_exec "
 	    "returns NULL (%d rejected, %d queued)", rejected, stats(pool).queued);
-	loop_until(none_pending, 3000);
-	for (i = 0; i < 6; i++)
+	loop_until(none_pending, 5000);
+	for (i = 0; i < N - 2; i++)
 		good += a[i].status == DB_OK;
-	ok(good == 6 && a[6].called == 0 && a[7].called == 0,
-	    "accepted queries succeed, rejected ones get no callback");
+	ok(good == N - 2 && a[N - 2].called == 0 && a[N - 1].called == 0,
+	    "accepted queries succeed, rejected ones get no callback (%d/%d)", good, N - 2);
 
 	db_pool_free(pool);
 	pool = pool_with(2, 4, 5000, 300, prepared, 2);
@@ -466,6 +470,8 @@ test_queue(void)
 	v[0] = "700";
 	run(pool, "sleep_int", NULL, 2, v, DB_RETRY_READ, &a[0]);
 	run(pool, "sleep_int", NULL, 2, v, DB_RETRY_READ, &a[1]);
+	/* Both connections silent past the stall limit: no pipeline takes it. */
+	loop_for(60);
 	run(pool, NULL, "select 1", 0, NULL, DB_RETRY_READ, &a[2]);
 	loop_until(none_pending, 3000);
 	ok(a[2].status == DB_TIMEOUT && strstr(a[2].message, "300 ms") != NULL &&
@@ -474,28 +480,96 @@ test_queue(void)
 	db_pool_free(pool);
 }
 
+/* One connection, several queries in flight on it (libpq pipeline mode). */
+static void
+test_pipeline(void)
+{
+	struct db_pool *pool = pool_with(1, 8, 5000, 5000, prepared, 2);
+	struct answer a[DB_PIPELINE_DEPTH + 1];
+	const char *one[] = { "1" }, *three[] = { "3" }, *nine[] = { "9" };
+	const char *slow[2] = { "300", "4" };
+	struct db_pool_stats before;
+	int i, queued, in_order = 1;
+
+	run(pool, NULL, "select 1", 0, NULL, DB_RETRY_READ, &a[0]);	/* opens it */
+	loop_until(none_pending, 3000);
+	before = stats(pool);
+	run(pool, "get_int", NULL, 1, one, DB_RETRY_READ, &a[0]);
+	run(pool, NULL, "select 1/0", 0, NULL, DB_RETRY_READ, &a[1]);
+	run(pool, "get_int", NULL, 1, three, DB_RETRY_NEVER, &a[2]);
+	for (i = 3; i < DB_PIPELINE_DEPTH + 1; i++)
+		run(pool, "get_int", NULL, 1, nine, DB_RETRY_READ, &a[i]);
+	queued = stats(pool).queued;
+	loop_until(none_pending, 3000);
+	for (i = 1; i < DB_PIPELINE_DEPTH + 1; i++)
+		in_order &= a[i].seq == a[i - 1].seq + 1;
+	/* The queued one joins the pipeline if it had room again before the connection idled. */
+	ok(stats(pool).pipelined - before.pipelined >= DB_PIPELINE_DEPTH - 1 &&
+	    stats(pool).pipelined - before.pipelined <= DB_PIPELINE_DEPTH && queued == 1 &&
+	    stats(pool).connects == 1, "%d queries in flight on one connection, the next one "
+	    "queued (pipelined %llu, queued %d)", DB_PIPELINE_DEPTH,
+	    stats(pool).pipelined - before.pipelined, queued);
+	ok(a[0].status == DB_OK && strcmp(a[0].value, "1") == 0 &&
+	    a[1].status == DB_QUERY_ERROR && strcmp(a[1].sqlstate, "22012") == 0 &&
+	    a[2].status == DB_OK && strcmp(a[2].value, "3") == 0 &&
+	    a[DB_PIPELINE_DEPTH].status == DB_OK && strcmp(a[DB_PIPELINE_DEPTH].value, "9") == 0 &&
+	    in_order && stats(pool).discarded == 0, "pipelined answers come in order, an error "
+	    "is its query's own (%s)", a[1].message);
+
+	/* A connection that dies with a pipeline: reads run again, the write may have run. */
+	before = stats(pool);
+	run(pool, "sleep_int", NULL, 2, slow, DB_RETRY_READ, &a[0]);
+	run(pool, "get_int", NULL, 1, one, DB_RETRY_READ, &a[1]);
+	run(pool, "get_int", NULL, 1, three, DB_RETRY_NEVER, &a[2]);
+	loop_for(150);
+	i = terminate("state = 'active'");
+	loop_until(none_pending, 5000);
+	ok(i == 1 && a[0].status == DB_OK && strcmp(a[0].value, "|4") == 0 &&
+	    a[1].status == DB_OK && strcmp(a[1].value, "1") == 0 &&
+	    a[2].status == DB_UNAVAILABLE && strstr(a[2].message, "connection lost") != NULL &&
+	    stats(pool).retried == before.retried + 2, "a dead connection's pipeline: reads "
+	    "retried, the write answered DB_UNAVAILABLE (%s)", a[2].message);
+
+	/* A connection silent past the stall limit takes no more queries. */
+	before = stats(pool);
+	run(pool, "sleep_int", NULL, 2, slow, DB_RETRY_READ, &a[0]);
+	loop_for(60);
+	run(pool, "get_int", NULL, 1, nine, DB_RETRY_READ, &a[1]);
+	queued = stats(pool).queued;
+	loop_until(none_pending, 3000);
+	ok(queued == 1 && stats(pool).pipelined == before.pipelined && a[1].status == DB_OK &&
+	    a[1].seq == a[0].seq + 1, "no query joins a stalled connection: it waits in the "
+	    "queue (queued %d)", queued);
+	db_pool_free(pool);
+}
+
 static void
 test_cancel(struct db_pool *pool)
 {
-	struct answer a[6];
+	enum { N = 4 * DB_PIPELINE_DEPTH + 2, PIPELINED = 4, QUEUED = N - 1 };
+	struct answer a[N];
 	struct action act[2];
 	const char *v[2] = { "300", "1" };
 	struct db_pool_stats before = stats(pool);
 	struct db_query *q;
-	int i, chain_ok = 0;
+	int i, chain_ok = 0, good = 0;
 
 	memset(a, 0, sizeof(a));
-	for (i = 0; i < 6; i++) {
+	/* Four connections of DB_PIPELINE_DEPTH each, then the queue. */
+	for (i = 0; i < N; i++) {
 		q = run(pool, "sleep_int", NULL, 2, v, DB_RETRY_READ, &a[i]);
-		if (i == 0 || i == 5) {		/* one running, one queued */
+		if (i == 0 || i == PIPELINED || i == QUEUED) {
 			db_query_cancel(q);
 			pending--;
 		}
 	}
 	loop_until(none_pending, 3000);
 	loop_for(100);
-	ok(a[0].called == 0 && a[5].called == 0 && a[1].status == DB_OK &&
-	    a[4].status == DB_OK, "cancelled queries (running and queued) get no callback");
+	for (i = 0; i < N; i++)
+		good += i == 0 || i == PIPELINED || i == QUEUED ? a[i].called == 0 :
+		    a[i].called == 1 && a[i].status == DB_OK;
+	ok(good == N, "cancelled queries (running, pipelined, queued) get no callback, the "
+	    "others succeed (%d/%d)", good, N);
 	ok(stats(pool).discarded == before.discarded && stats(pool).idle == stats(pool).open,
 	    "the connection of a cancelled query goes back to the pool (idle %d of %d)",
 	    stats(pool).idle, stats(pool).open);
@@ -711,7 +785,7 @@ static void
 test_watchdog(void)
 {
 	struct db_pool *pool = pool_with(1, 8, 100, 5000, NULL, 0);
-	struct answer a;
+	struct answer a, b;
 	pid_t pid;
 
 	run(pool, NULL, "select pg_backend_pid()", 0, NULL, DB_RETRY_READ, &a);
@@ -723,11 +797,14 @@ test_watchdog(void)
 		return;
 	}
 	run(pool, NULL, "select 1", 0, NULL, DB_RETRY_READ, &a);
+	run(pool, NULL, "select 2", 0, NULL, DB_RETRY_READ, &b);	/* pipelined behind */
 	loop_until(none_pending, 5000);
 	kill(pid, SIGCONT);
 	ok(a.status == DB_TIMEOUT && strstr(a.message, "2100 ms") != NULL &&
-	    stats(pool).discarded == 1 && stats(pool).open == 0,
+	    stats(pool).discarded == 1 && stats(pool).pipelined == 1,
 	    "a backend that hangs is dropped after statement_timeout + 2 s (%s)", a.message);
+	ok(b.status == DB_OK && strcmp(b.value, "2") == 0 && stats(pool).retried == 1,
+	    "the read behind it runs again on a fresh connection (%d: %s)", b.status, b.message);
 	db_pool_free(pool);
 }
 
@@ -817,6 +894,7 @@ main(int argc, char *argv[])
 	db_pool_free(pool);
 	test_statement_timeout();
 	test_queue();
+	test_pipeline();
 	test_prepare_fails();
 	test_free();
 	test_connect_timeout();

@@ -181,7 +181,7 @@ api_metrics_cb(evutil_socket_t fd, short what, void *arg)
 	    .idle = st.idle, .queued = st.queued, .connecting = st.connecting,
 	    .served = st.served, .failed = st.failed, .discarded = st.discarded,
 	    .connects = st.connects, .connect_failures = st.connect_failures,
-	    .retried = st.retried };
+	    .retried = st.retried, .pipelined = st.pipelined };
 	metrics_set_pool(&mp);
 }
 

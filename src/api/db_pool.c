@@ -25,6 +25,8 @@
 #define DB_WATCHDOG_SLACK_MS	2000
 /* Attempts for a query that keeps failing before it was sent (never applied). */
 #define DB_UNSENT_TRIES		3
+/* No query joins the pipeline of a connection that has not answered for this long. */
+#define DB_PIPELINE_STALL_MS	10
 #define DB_MAX_PARAMS		65535
 #define DB_NKEYWORDS		5
 
@@ -43,8 +45,11 @@ struct db_conn {
 	int			 ready_once;	/* was established: count it when discarded */
 	int			 timed_out;	/* the watchdog fired */
 	size_t			 prep_next;	/* next statement to prepare */
-	PGresult		*res;		/* result kept until PQgetResult says NULL */
-	struct db_query		*q;		/* NULL when idle or its query was cancelled */
+	PGresult		*res;		/* the oldest query's result, kept until its Sync */
+	/* Sent and not yet answered, oldest first; a NULL slot was cancelled. */
+	struct db_query		*inflight[DB_PIPELINE_DEPTH];
+	int			 first, depth;
+	int64_t			 progress_ms;	/* when the oldest query became the oldest */
 	TAILQ_ENTRY(db_conn)	 entry;		/* pool->conns */
 	TAILQ_ENTRY(db_conn)	 idle_entry;	/* pool->idle */
 };
@@ -114,6 +119,7 @@ static void	 pool_connect_failed(struct db_pool *, const char *, const char *);
 static void	 pool_deliver(struct db_pool *, int);
 static void	 pool_done_cb(evutil_socket_t, short, void *);
 static void	 pool_retry_cb(evutil_socket_t, short, void *);
+static struct db_conn *pool_pick(struct db_pool *);
 
 static int	 conn_open(struct db_pool *);
 static int	 conn_watch(struct db_conn *, short, int);
@@ -133,10 +139,18 @@ static void	 conn_dispatch(struct db_conn *, struct db_query *);
 static void	 conn_unsent(struct db_conn *, const char *);
 static void	 conn_start_io(struct db_conn *);
 static void	 conn_io(struct db_conn *, short);
+static int	 conn_prepare_results(struct db_conn *);
+static int	 conn_query_results(struct db_conn *);
 static void	 conn_keep(struct db_conn *, PGresult *);
 static void	 conn_lost(struct db_conn *, const char *);
-static void	 conn_query_done(struct db_conn *, int, const char *);
-static struct db_query *conn_detach(struct db_conn *);
+static int	 conn_query_done(struct db_conn *);
+static void	 conn_fail_all(struct db_conn *, const char *);
+static struct db_query **conn_slot(struct db_conn *, int);
+static void	 conn_push(struct db_conn *, struct db_query *);
+static struct db_query *conn_pop(struct db_conn *);
+static struct db_query *conn_pop_newest(struct db_conn *);
+static struct db_query *conn_take(struct db_conn *);
+static void	 conn_forget(struct db_conn *, struct db_query *);
 static void	 conn_discard(struct db_conn *, const char *);
 
 static struct db_query *query_new(struct db_pool *, const char *, const char *, int,
@@ -284,6 +298,7 @@ db_pool_exec(struct db_pool *pool, const char *stmt, const char *sql, int nparam
     const char *const *values, enum db_retry retry, db_done_fn done, void *arg)
 {
 	struct db_query *q;
+	struct db_conn *c;
 	int bad;
 
 	if (pool->closing || pool->nqueued >= pool->queue_max)
@@ -298,8 +313,8 @@ db_pool_exec(struct db_pool *pool, const char *stmt, const char *sql, int nparam
 	if (bad)
 		query_finish(q, DB_QUERY_ERROR, NULL, "", "db_pool: no statement or bad "
 		    "parameters (%d)", nparams);
-	else if (pool->nqueued == 0 && TAILQ_FIRST(&pool->idle) != NULL)
-		conn_dispatch(TAILQ_FIRST(&pool->idle), q);
+	else if (pool->nqueued == 0 && (c = pool_pick(pool)) != NULL)
+		conn_dispatch(c, q);
 	else {
 		query_enqueue(q, 0);
 		pool_fill(pool);
@@ -321,7 +336,7 @@ db_query_cancel(struct db_query *q)
 		break;
 	case Q_RUNNING:
 		/* The connection drains the answer and goes back to the pool. */
-		conn_detach(q->conn);
+		conn_forget(q->conn, q);
 		break;
 	case Q_DONE:
 		TAILQ_REMOVE(&pool->done, q, entry);
@@ -357,7 +372,7 @@ db_pool_free(struct db_pool *pool)
 		return;
 	pool->closing = 1;
 	TAILQ_FOREACH(c, &pool->conns, entry)
-		if ((q = conn_detach(c)) != NULL)
+		while ((q = conn_take(c)) != NULL)
 			query_finish(q, DB_UNAVAILABLE, NULL, "", "database pool is shutting down");
 	while ((q = TAILQ_FIRST(&pool->queue)) != NULL)
 		query_finish(q, DB_UNAVAILABLE, NULL, "", "database pool is shutting down");
@@ -378,7 +393,7 @@ pool_destroy(struct db_pool *pool)
 	size_t i;
 
 	while ((c = TAILQ_FIRST(&pool->conns)) != NULL) {
-		if ((q = conn_detach(c)) != NULL)
+		while ((q = conn_take(c)) != NULL)
 			query_free(q);
 		conn_discard(c, NULL);
 	}
@@ -404,17 +419,39 @@ pool_destroy(struct db_pool *pool)
 	free(pool);
 }
 
-/* Hand waiting queries to idle connections, then open connections for the rest. */
+/* Hand waiting queries to connections, then open connections for the rest. */
 static void
 pool_fill(struct db_pool *pool)
 {
 	struct db_conn *c;
 	struct db_query *q;
 
-	while ((q = TAILQ_FIRST(&pool->queue)) != NULL &&
-	    (c = TAILQ_FIRST(&pool->idle)) != NULL)
+	while ((q = TAILQ_FIRST(&pool->queue)) != NULL && (c = pool_pick(pool)) != NULL)
 		conn_dispatch(c, q);
 	pool_grow(pool);
+}
+
+/*
+ * An idle connection or, once the pool has all its connections, the busy one with the
+ * shortest pipeline that has room; NULL when the query has to wait.
+ */
+static struct db_conn *
+pool_pick(struct db_pool *pool)
+{
+	struct db_conn *c, *best = NULL;
+	int64_t stalled;
+
+	if ((c = TAILQ_FIRST(&pool->idle)) != NULL)
+		return c;
+	if (pool->nconns < pool->size)
+		return NULL;
+	/* Waiting in the queue for any connection beats waiting behind a slow query. */
+	stalled = now_ms() - DB_PIPELINE_STALL_MS;
+	TAILQ_FOREACH(c, &pool->conns, entry)
+		if (c->state == CONN_BUSY && c->depth < DB_PIPELINE_DEPTH &&
+		    c->progress_ms >= stalled && (best == NULL || c->depth < best->depth))
+			best = c;
+	return best;
 }
 
 static void
@@ -641,7 +678,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	switch (c->state) {
 	case CONN_BUSY:
 		c->timed_out = 1;
-		conn_query_done(c, 1, "no answer from the database in time");
+		conn_fail_all(c, "no answer from the database in time");
 		break;
 	case CONN_CONNECTING:
 	case CONN_PREPARING:
@@ -704,7 +741,10 @@ conn_prepare_next(struct db_conn *c)
 	const struct db_prepared *p;
 
 	if (c->prep_next == c->pool->nprepared) {
-		conn_ready(c);
+		if (!PQenterPipelineMode(c->pg))
+			conn_setup_failed(c, PQerrorMessage(c->pg), NULL);
+		else
+			conn_ready(c);
 		return;
 	}
 	p = &c->pool->prepared[c->prep_next];
@@ -787,42 +827,49 @@ conn_dispatch(struct db_conn *c, struct db_query *q)
 	int sent;
 
 	query_unqueue(q);
-	conn_set_state(c, CONN_BUSY);
-	c->q = q;
-	q->conn = c;
 	q->state = Q_RUNNING;
-	/* Reading first finds a connection the server closed while it was idle. */
-	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) {
-		conn_unsent(c, conn_error(c, msg, sizeof(msg)));
-		return;
-	}
+	conn_push(c, q);
+	if (c->state == CONN_IDLE) {
+		conn_set_state(c, CONN_BUSY);
+		/* Reading first finds a connection the server closed while it was idle. */
+		if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) {
+			conn_unsent(c, conn_error(c, msg, sizeof(msg)));
+			return;
+		}
+		if (pool->watchdog_ms > 0)
+			timer_add_ms(c->timer, pool->watchdog_ms);
+		c->progress_ms = now_ms();
+	} else
+		pool->stats.pipelined++;
 	if (q->stmt != NULL)
 		sent = PQsendQueryPrepared(c->pg, q->stmt, q->nparams, q->values, NULL, NULL, 0);
 	else
 		sent = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, q->values, NULL, NULL,
 		    0);
-	if (!sent) {
+	/* A Sync after each query: its own implicit transaction, an error its own. */
+	if (!sent || !PQpipelineSync(c->pg)) {
 		conn_unsent(c, conn_error(c, msg, sizeof(msg)));
 		return;
 	}
-	if (pool->watchdog_ms > 0)
-		timer_add_ms(c->timer, pool->watchdog_ms);
 	conn_start_io(c);
 }
 
-/* The query never left: it cannot have been applied, so any query may run again. */
+/*
+ * The newest query never left whole (no Sync, so no commit): it cannot have been applied,
+ * so any query may run again.  The connection goes, and the queries sent before it with it.
+ */
 static void
 conn_unsent(struct db_conn *c, const char *why)
 {
-	struct db_query *q = conn_detach(c);
+	struct db_query *q = conn_pop_newest(c);
 	char msg[DB_MSG_MAX];
 
 	text_copy(msg, sizeof(msg), why);
-	if (++q->unsent_failures < DB_UNSENT_TRIES)
+	if (q != NULL && ++q->unsent_failures < DB_UNSENT_TRIES)
 		query_enqueue(q, 1);
-	else
+	else if (q != NULL)
 		query_finish(q, DB_UNAVAILABLE, NULL, "08006", "database unavailable: %s", msg);
-	conn_discard(c, msg);
+	conn_fail_all(c, msg);
 }
 
 static void
@@ -836,8 +883,6 @@ conn_start_io(struct db_conn *c)
 static void
 conn_io(struct db_conn *c, short what)
 {
-	PGresult *res;
-	ExecStatusType st;
 	char msg[DB_MSG_MAX];
 	int r;
 
@@ -852,24 +897,67 @@ conn_io(struct db_conn *c, short what)
 		}
 		c->flushing = r == 1;
 	}
-	while (!c->flushing && !PQisBusy(c->pg)) {
+	if (!c->flushing && (c->state == CONN_PREPARING ? conn_prepare_results(c) :
+	    conn_query_results(c)) == -1)
+		return;
+	if (conn_watch(c, EV_READ | (c->flushing ? EV_WRITE : 0), 0) == -1)
+		conn_lost(c, "cannot watch the connection's socket");
+}
+
+/* The results of a PREPARE, before pipeline mode; -1 once they are all in. */
+static int
+conn_prepare_results(struct db_conn *c)
+{
+	PGresult *res;
+
+	while (!PQisBusy(c->pg)) {
 		if ((res = PQgetResult(c->pg)) == NULL) {
-			if (c->state == CONN_PREPARING)
-				conn_prepare_done(c);
-			else
-				conn_query_done(c, 0, NULL);
-			return;
-		}
-		st = PQresultStatus(res);
-		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
-			PQclear(res);
-			conn_lost(c, "COPY is not supported by the pool");
-			return;
+			conn_prepare_done(c);
+			return -1;
 		}
 		conn_keep(c, res);
 	}
-	if (conn_watch(c, EV_READ | (c->flushing ? EV_WRITE : 0), 0) == -1)
-		conn_lost(c, "cannot watch the connection's socket");
+	return 0;
+}
+
+/*
+ * The results of the pipeline as far as they have come.  A query's results end at its
+ * Sync (PQgetResult's NULL before it only separates queries).  -1 once the connection is
+ * idle again or gone.
+ */
+static int
+conn_query_results(struct db_conn *c)
+{
+	PGresult *res;
+	ExecStatusType st;
+	char msg[DB_MSG_MAX];
+	int nulls = 0;
+
+	while (!PQisBusy(c->pg)) {
+		if ((res = PQgetResult(c->pg)) == NULL) {
+			if (PQstatus(c->pg) != CONNECTION_OK) {
+				conn_lost(c, conn_error(c, msg, sizeof(msg)));
+				return -1;
+			}
+			/* Two in a row: nothing more has come yet. */
+			if (++nulls == 2)
+				break;
+			continue;
+		}
+		nulls = 0;
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			if (conn_query_done(c) == -1)
+				return -1;
+		} else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+			PQclear(res);
+			conn_lost(c, "COPY is not supported by the pool");
+			return -1;
+		} else
+			conn_keep(c, res);
+	}
+	return 0;
 }
 
 /* The first result is kept, unless an error follows it (a failed commit at Sync). */
@@ -891,51 +979,142 @@ conn_lost(struct db_conn *c, const char *why)
 	if (c->state == CONN_PREPARING)
 		conn_setup_failed(c, why, NULL);
 	else
-		conn_query_done(c, 1, why);
+		conn_fail_all(c, why);
 }
 
 /*
- * A query is over once PQgetResult said NULL (the server is ready again, its implicit
- * transaction ended) or the connection was lost.  Only a live connection outside any
- * transaction goes back to the pool.
+ * The oldest query is over: its Sync came back (the server is ready again, its implicit
+ * transaction ended).  A connection that is then idle outside any transaction goes back to
+ * the pool.  -1 when the connection is no longer busy (idle again, or discarded).
+ */
+static int
+conn_query_done(struct db_conn *c)
+{
+	struct db_pool *pool = c->pool;
+	struct db_query *q;
+	PGresult *res = c->res;
+	char msg[DB_MSG_MAX], err[DB_MSG_MAX];
+
+	if (PQstatus(c->pg) != CONNECTION_OK || res_dead(res)) {
+		conn_fail_all(c, NULL);
+		return -1;
+	}
+	c->res = NULL;
+	text_copy(msg, sizeof(msg), res != NULL && res_failed(res) ? res_message(res) :
+	    conn_error(c, err, sizeof(err)));
+	if ((q = conn_pop(c)) != NULL)
+		query_answer(q, res, 0, 0, msg);
+	else
+		PQclear(res);
+	if (c->depth > 0) {
+		/* The watchdog measures the silence since the last answer. */
+		if (pool->watchdog_ms > 0)
+			timer_add_ms(c->timer, pool->watchdog_ms);
+		c->progress_ms = now_ms();
+		return 0;
+	}
+	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		conn_discard(c, "a query left a transaction open");
+	else
+		conn_ready(c);
+	return -1;
+}
+
+/*
+ * The connection died or hangs.  Its oldest query gets what is known of it; those sent
+ * after it are lost with it (a read runs again elsewhere; a write may have been applied,
+ * so it is answered as such).
  */
 static void
-conn_query_done(struct db_conn *c, int lost, const char *why)
+conn_fail_all(struct db_conn *c, const char *why)
 {
 	struct db_query *q;
 	PGresult *res = c->res;
 	char msg[DB_MSG_MAX], err[DB_MSG_MAX];
-	int dead;
+	int oldest = 1;
 
 	c->res = NULL;
-	dead = lost || PQstatus(c->pg) != CONNECTION_OK || res_dead(res);
 	/* The server's own error says more than libpq's account of the closed socket. */
 	if (res != NULL && res_failed(res))
 		why = res_message(res);
 	else if (why == NULL)
 		why = conn_error(c, err, sizeof(err));
 	text_copy(msg, sizeof(msg), why);
-	if ((q = conn_detach(c)) != NULL)
-		query_answer(q, res, dead, c->timed_out, msg);
-	else
-		PQclear(res);
-	if (dead)
-		conn_discard(c, msg);
-	else if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-		conn_discard(c, "a query left a transaction open");
-	else
-		conn_ready(c);
+	for (; c->depth > 0; oldest = 0) {
+		if ((q = conn_pop(c)) == NULL)
+			continue;
+		query_answer(q, oldest ? res : NULL, 1, oldest && c->timed_out, msg);
+		if (oldest)
+			res = NULL;
+	}
+	PQclear(res);
+	conn_discard(c, msg);
+}
+
+/* The pipeline: a ring of DB_PIPELINE_DEPTH slots, i = 0 the oldest. */
+static struct db_query **
+conn_slot(struct db_conn *c, int i)
+{
+	return &c->inflight[(c->first + i) % DB_PIPELINE_DEPTH];
+}
+
+static void
+conn_push(struct db_conn *c, struct db_query *q)
+{
+	*conn_slot(c, c->depth++) = q;
+	q->conn = c;
+}
+
+/* The oldest query, NULL if it was cancelled. */
+static struct db_query *
+conn_pop(struct db_conn *c)
+{
+	struct db_query *q = *conn_slot(c, 0);
+
+	c->first = (c->first + 1) % DB_PIPELINE_DEPTH;
+	c->depth--;
+	if (q != NULL)
+		q->conn = NULL;
+	return q;
 }
 
 static struct db_query *
-conn_detach(struct db_conn *c)
+conn_pop_newest(struct db_conn *c)
 {
-	struct db_query *q = c->q;
+	struct db_query *q = *conn_slot(c, --c->depth);
 
 	if (q != NULL)
 		q->conn = NULL;
-	c->q = NULL;
 	return q;
+}
+
+/* Detaches the oldest query still attached; its results will be read and dropped. */
+static struct db_query *
+conn_take(struct db_conn *c)
+{
+	struct db_query **slot, *q;
+	int i;
+
+	for (i = 0; i < c->depth; i++) {
+		slot = conn_slot(c, i);
+		if ((q = *slot) != NULL) {
+			*slot = NULL;
+			q->conn = NULL;
+			return q;
+		}
+	}
+	return NULL;
+}
+
+static void
+conn_forget(struct db_conn *c, struct db_query *q)
+{
+	int i;
+
+	for (i = 0; i < c->depth; i++)
+		if (*conn_slot(c, i) == q)
+			*conn_slot(c, i) = NULL;
+	q->conn = NULL;
 }
 
 /* why != NULL: an established connection is thrown away for that reason (counted). */

@@ -17,7 +17,7 @@
 #include "channel.h"
 #include "shm_metrics.h"
 
-#define METRICS_MAGIC		0x74726d31u	/* "trm1" */
+#define METRICS_MAGIC		0x74726d32u	/* "trm2" */
 #define METRICS_NBUCKETS	12
 #define METRICS_NTOOLS		64
 #define METRICS_TOOL_NAME	48
@@ -56,7 +56,7 @@ struct metrics_slot {
 	struct metrics_histogram tool_latency;
 	uint64_t		 sessions_created, sessions_deleted, rate_limited;
 	uint64_t		 pool_served, pool_failed, pool_discarded, pool_connects,
-				 pool_connect_failures, pool_retried;
+				 pool_connect_failures, pool_retried, pool_pipelined;
 	uint64_t		 log_lines_lost;
 	/* gauges, read only while the owner lives */
 	int64_t			 streams;
@@ -300,6 +300,7 @@ metrics_set_pool(const struct metrics_pool *p)
 	ADD(&mine->pool_connects, p->connects - pool_seen.connects);
 	ADD(&mine->pool_connect_failures, p->connect_failures - pool_seen.connect_failures);
 	ADD(&mine->pool_retried, p->retried - pool_seen.retried);
+	ADD(&mine->pool_pipelined, p->pipelined - pool_seen.pipelined);
 	pool_seen = *p;
 }
 
@@ -311,7 +312,8 @@ struct metrics_sum {
 	struct metrics_histogram request_latency, tool_latency;
 	uint64_t		 sessions_created, sessions_deleted, rate_limited;
 	uint64_t		 pool_served, pool_failed, pool_discarded, pool_connects,
-				 pool_connect_failures, pool_retried, log_lines_lost;
+				 pool_connect_failures, pool_retried, pool_pipelined,
+				 log_lines_lost;
 	int64_t			 live, streams, pool_size, pool_open, pool_busy, pool_idle,
 				 pool_queued, pool_connecting;
 };
@@ -355,6 +357,7 @@ metrics_sum_slot(struct metrics_sum *s, const struct metrics_slot *sl, int live)
 	s->pool_connects += GET(&sl->pool_connects);
 	s->pool_connect_failures += GET(&sl->pool_connect_failures);
 	s->pool_retried += GET(&sl->pool_retried);
+	s->pool_pipelined += GET(&sl->pool_pipelined);
 	s->log_lines_lost += GET(&sl->log_lines_lost);
 	if (live)
 		metrics_sum_gauges(s, sl);
@@ -474,6 +477,9 @@ metrics_print_pool(FILE *out, const struct metrics_sum *api)
 	    "Connections thrown away as dead or unusable.", (long long)api->pool_discarded);
 	metrics_print_one(out, "trestle_db_retried_total", "counter",
 	    "Queries run again on a fresh connection.", (long long)api->pool_retried);
+	metrics_print_one(out, "trestle_db_pipelined_total", "counter",
+	    "Queries sent to a connection still busy with others (pipeline mode).",
+	    (long long)api->pool_pipelined);
 }
 
 static void

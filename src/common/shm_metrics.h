@@ -29,7 +29,8 @@ enum metrics_tool_outcome {
 /* What the API child's PostgreSQL pool reports (counters are the process's own totals). */
 struct metrics_pool {
 	int64_t		size, open, busy, idle, queued, connecting;
-	uint64_t	served, failed, discarded, connects, connect_failures, retried;
+	uint64_t	served, failed, discarded, connects, connect_failures, retried,
+			pipelined;
 };
 
 /*

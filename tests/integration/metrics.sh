@@ -76,6 +76,7 @@ served() {
 	[ "$(metric 'trestle_db_queries_total{result="served"}')" -gt 0 ]
 }
 ok "database queries are counted" wait_for -t 5 served
+like "$(metric trestle_db_pipelined_total)" '^[0-9]+$' "pipelined queries are counted"
 
 before=$(posts_ok)
 is "$before" $((base + 1502)) "the tool calls' POSTs are counted too"
