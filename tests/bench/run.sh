@@ -45,7 +45,10 @@
 #	BENCH_WARMUP (3)		warm-up seconds before each phase
 #	BENCH_CONNECTIONS (64)		wrk connections and pgbench clients
 #	BENCH_WORKERS (cores)		trestle's workers
-#	BENCH_DB_POOL_SIZE (8)		trestle's db_pool_size
+#	BENCH_DB_POOL_SIZE (cores)	trestle's db_pool_size: PostgreSQL shares the
+#					machine's cores, and more busy backends than cores
+#					only add context switches (the pool pipelines
+#					queries instead; etc/trestle.conf)
 #	BENCH_CURVE ("1 8 64 256")	connection counts of the get_note curve
 #	BENCH_LIST_CONNECTIONS (4)	list_notes connections (one a wrk thread, so
 #					each follows its own cursors)
@@ -70,7 +73,7 @@ SECONDS_PHASE=${BENCH_SECONDS:-20}
 WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNECTIONS:-64}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
-DB_POOL=${BENCH_DB_POOL_SIZE:-8}
+DB_POOL=${BENCH_DB_POOL_SIZE:-$(nproc)}
 CURVE=${BENCH_CURVE:-1 8 64 256}
 LIST_CONNS=${BENCH_LIST_CONNECTIONS:-4}
 NOTES_SMALL=${BENCH_NOTES_SMALL:-1000}
