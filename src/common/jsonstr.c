@@ -60,6 +60,25 @@ jsonstr_quote(struct jsonstr *js, const char *text)
 	jsonstr_putc(js, '"');
 }
 
+/* What jsonstr_quote writes for text, in bytes, the quotes included. */
+size_t
+jsonstr_quoted_len(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = 2;
+
+	for (; *p != '\0'; p++) {
+		switch (*p) {
+		case '"': case '\\': case '\n': case '\r': case '\t':
+			len += 2;
+			break;
+		default:
+			len += *p < 0x20 ? 6 : 1;
+		}
+	}
+	return len;
+}
+
 void
 jsonstr_printf(struct jsonstr *js, const char *fmt, ...)
 {

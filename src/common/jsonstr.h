@@ -13,6 +13,7 @@ struct jsonstr {
 void	jsonstr_init(struct jsonstr *, char *buf, size_t cap);
 void	jsonstr_raw(struct jsonstr *, const char *text);
 void	jsonstr_quote(struct jsonstr *, const char *text);
+size_t	jsonstr_quoted_len(const char *text);
 void	jsonstr_printf(struct jsonstr *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*

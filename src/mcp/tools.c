@@ -853,22 +853,36 @@ tool_result_error(const char *text)
 }
 
 /*
- * A successful result: structured serialized once, as structuredContent and
- * (quoted) as the text block, where tool_result() would serialize it a
- * second time inside the result.  Same keys, same order.
+ * A successful result from the JSON text of an object: as it is for
+ * structuredContent, and quoted for the text block.  Same keys, same order.
  */
+static char *
+tool_result_json_text(const char *text)
+{
+	static const char head[] = "{\"content\":[{\"type\":\"text\",\"text\":",
+	    middle[] = "}],\"structuredContent\":", tail[] = ",\"isError\":false}";
+	size_t len = strlen(text), cap;
+	struct jsonstr js;
+	char *out;
+
+	cap = sizeof(head) + jsonstr_quoted_len(text) + sizeof(middle) + len + sizeof(tail);
+	if ((out = malloc(cap)) == NULL)
+		fatal("tool_result_json_text");
+	jsonstr_init(&js, out, cap);
+	jsonstr_raw(&js, head);
+	jsonstr_quote(&js, text);
+	jsonstr_raw(&js, middle);
+	jsonstr_raw(&js, text);
+	jsonstr_raw(&js, tail);
+	out[js.len] = '\0';
+	return out;
+}
+
+/* A successful result: structured serialized once, for both of its places. */
 static char *
 tool_result_structured(json_object *structured)
 {
-	const char *text = json_object_to_json_string_ext(structured, JSON_FLAGS);
-	json_object *str = json_object_new_string(text);
-	char *out;
-
-	out = jsonstr_concat("{\"content\":[{\"type\":\"text\",\"text\":",
-	    json_object_to_json_string_ext(str, JSON_FLAGS), "}],\"structuredContent\":", text,
-	    ",\"isError\":false}", NULL);
-	json_object_put(str);
-	return out;
+	return tool_result_json_text(json_object_to_json_string_ext(structured, JSON_FLAGS));
 }
 
 /*
@@ -1041,20 +1055,28 @@ tool_result_health(const struct api_response *resp)
 	return out;
 }
 
-/* json_tokener_parse() without a new tokener (a large allocation) for every answer. */
+/*
+ * json_tokener_parse() without a new tokener (a large allocation) for every
+ * answer, and strict: the text is passed on as it is (tool_result_json_text),
+ * so it must be standard JSON.  A strict tokener given the whole text (-1)
+ * also refuses anything but white space after the value.
+ */
 static json_object *
 tool_parse_answer(const char *text)
 {
 	static struct json_tokener *tok;
 	json_object *obj;
 
-	if (tok == NULL && (tok = json_tokener_new()) == NULL)
-		fatal("tool_parse_answer");
+	if (tok == NULL) {
+		if ((tok = json_tokener_new()) == NULL)
+			fatal("tool_parse_answer");
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	}
 	json_tokener_reset(tok);
 	obj = json_tokener_parse_ex(tok, text, -1);
 	if (json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(obj);
-		obj = NULL;
+		return NULL;
 	}
 	return obj;
 }
@@ -1079,5 +1101,6 @@ tool_result_from_api(const struct tool *t, json_object *args, const struct api_r
 		    "a JSON object. Try again in a moment.");
 	}
 	*answer = body;
-	return tool_result_structured(body);
+	/* Checked above: serializing the parsed copy again would only cost. */
+	return tool_result_json_text(resp->body);
 }

@@ -33,13 +33,15 @@ result_text(const char *tool, const char *args_json, long status, const char *bo
     const char *headers, size_t headers_len, const char *error)
 {
 	struct api_response resp = { status, body, strlen(body), error, headers, headers_len };
-	json_object *args = json_tokener_parse(args_json), *answer, *r, *content, *text;
+	json_object *args = json_tokener_parse(args_json), *answer, *r, *content = NULL;
+	json_object *text = NULL;
 	char *json = tool_result_from_api(tool_find(tool), args, &resp, &answer), *out;
 
-	r = json_tokener_parse(json);
-	json_object_object_get_ex(r, "content", &content);
-	text = json_object_object_get(json_object_array_get_idx(content, 0), "text");
-	out = strdup(json_object_get_string(text));
+	r = json_tokener_parse(json);	/* NULL if the result is not JSON */
+	if (json_object_object_get_ex(r, "content", &content) &&
+	    json_object_is_type(content, json_type_array))
+		text = json_object_object_get(json_object_array_get_idx(content, 0), "text");
+	out = strdup(text != NULL ? json_object_get_string(text) : "(no text block)");
 	if (status < 200 || status > 299)
 		ok(json_object_get_boolean(json_object_object_get(r, "isError")) &&
 		    !json_object_object_get_ex(r, "structuredContent", NULL),
@@ -189,6 +191,57 @@ test_failures(void)
 	    "{\"status\":\"healthy\",\"api\":\"ok\"}", "health_check: healthy");
 }
 
+/*
+ * A 200 answer's text goes into the result as it is: the result must still be
+ * JSON whose structuredContent and text block are the answer's object; and an
+ * answer that is not strictly one JSON object must not get in at all.
+ */
+static void
+expect_passed_on(const char *body, const char *desc)
+{
+	const char *args = "{\"uid\":\"00000000-0000-4000-8000-000000000001\"}";
+	struct api_response resp = { 200, body, strlen(body), NULL, NULL, 0 };
+	json_object *a = json_tokener_parse(args), *answer, *r, *content = NULL, *text = NULL;
+	json_object *want, *from_text;
+	char *json = tool_result_from_api(tool_find("get_note"), a, &resp, &answer);
+
+	r = json_tokener_parse(json);	/* NULL if the result is not JSON */
+	want = json_tokener_parse(body);
+	if (json_object_object_get_ex(r, "content", &content) &&
+	    json_object_is_type(content, json_type_array))
+		text = json_object_object_get(json_object_array_get_idx(content, 0), "text");
+	from_text = text != NULL ? json_tokener_parse(json_object_get_string(text)) : NULL;
+	ok(r != NULL && want != NULL &&
+	    !json_object_get_boolean(json_object_object_get(r, "isError")) &&
+	    json_object_equal(json_object_object_get(r, "structuredContent"), want) &&
+	    json_object_equal(from_text, want), "%s", desc);
+	json_object_put(from_text);
+	json_object_put(want);
+	json_object_put(r);
+	json_object_put(a);
+	json_object_put(answer);
+	free(json);
+}
+
+static void
+test_answers(void)
+{
+	expect_passed_on("{\"uid\":\"u1\",\"title\":\"a \\\"quoted\\\" \\\\ title\",\"n\":1.5,"
+	    "\"tags\":[\"\\u0001\",\"\xc3\xa9\"],\"sync\":{\"version\":2,\"isDeleted\":false}}",
+	    "a 200 answer is structuredContent and, quoted, the text block");
+	expect_passed_on("{\"uid\": \"u1\",\t\"payload\": {\"a\": [1, 2]}}",
+	    "an answer with white space between its tokens");
+	expect_passed_on(" {\"uid\":\"u1\"}\r\n", "an answer with white space around it");
+	expect_text(result_text("get_note", "{}", 200, "{'uid':'u1'}", NULL, 0, NULL),
+	    "not a JSON object", "single quotes are not JSON: refused");
+	expect_text(result_text("get_note", "{}", 200, "{\"uid\":\"u1\"} {\"x\":1}", NULL, 0,
+	    NULL), "not a JSON object", "something after the object: refused");
+	expect_text(result_text("get_note", "{}", 200, "{\"uid\":\"u1\",}", NULL, 0, NULL),
+	    "not a JSON object", "a trailing comma: refused");
+	expect_text(result_text("get_note", "{}", 200, "[{\"uid\":\"u1\"}]", NULL, 0, NULL),
+	    "not a JSON object", "an array: refused");
+}
+
 int
 main(void)
 {
@@ -196,5 +249,6 @@ main(void)
 	test_validation();
 	test_requests();
 	test_failures();
+	test_answers();
 	return done_testing();
 }
