@@ -1000,8 +1000,12 @@ conn_query_done(struct db_conn *c)
 		return -1;
 	}
 	c->res = NULL;
-	text_copy(msg, sizeof(msg), res != NULL && res_failed(res) ? res_message(res) :
-	    conn_error(c, err, sizeof(err)));
+	/* Only a failure has anything to say. */
+	if (res == NULL || res_failed(res))
+		text_copy(msg, sizeof(msg), res != NULL ? res_message(res) :
+		    conn_error(c, err, sizeof(err)));
+	else
+		msg[0] = '\0';
 	if ((q = conn_pop(c)) != NULL)
 		query_answer(q, res, 0, 0, msg);
 	else
