@@ -27,21 +27,32 @@ validate(const char *tool, const char *args_json, char *err, size_t cap)
 	return v;
 }
 
+/* The text of a CallToolResult's first content block; NULL if there is none. */
+static const char *
+text_block(json_object *result)
+{
+	json_object *content;
+
+	if (!json_object_object_get_ex(result, "content", &content) ||
+	    !json_object_is_type(content, json_type_array))
+		return NULL;
+	return json_object_get_string(json_object_object_get(json_object_array_get_idx(content,
+	    0), "text"));
+}
+
 /* The text of the CallToolResult for an answer of status with body (and headers). */
 static char *
 result_text(const char *tool, const char *args_json, long status, const char *body,
     const char *headers, size_t headers_len, const char *error)
 {
 	struct api_response resp = { status, body, strlen(body), error, headers, headers_len };
-	json_object *args = json_tokener_parse(args_json), *answer, *r, *content = NULL;
-	json_object *text = NULL;
+	json_object *args = json_tokener_parse(args_json), *answer, *r;
 	char *json = tool_result_from_api(tool_find(tool), args, &resp, &answer), *out;
+	const char *text;
 
 	r = json_tokener_parse(json);	/* NULL if the result is not JSON */
-	if (json_object_object_get_ex(r, "content", &content) &&
-	    json_object_is_type(content, json_type_array))
-		text = json_object_object_get(json_object_array_get_idx(content, 0), "text");
-	out = strdup(text != NULL ? json_object_get_string(text) : "(no text block)");
+	text = text_block(r);
+	out = strdup(text != NULL ? text : "(no text block)");
 	if (status < 200 || status > 299)
 		ok(json_object_get_boolean(json_object_object_get(r, "isError")) &&
 		    !json_object_object_get_ex(r, "structuredContent", NULL),
@@ -201,16 +212,14 @@ expect_passed_on(const char *body, const char *desc)
 {
 	const char *args = "{\"uid\":\"00000000-0000-4000-8000-000000000001\"}";
 	struct api_response resp = { 200, body, strlen(body), NULL, NULL, 0 };
-	json_object *a = json_tokener_parse(args), *answer, *r, *content = NULL, *text = NULL;
-	json_object *want, *from_text;
+	json_object *a = json_tokener_parse(args), *answer, *r, *want, *from_text;
 	char *json = tool_result_from_api(tool_find("get_note"), a, &resp, &answer);
+	const char *text;
 
 	r = json_tokener_parse(json);	/* NULL if the result is not JSON */
 	want = json_tokener_parse(body);
-	if (json_object_object_get_ex(r, "content", &content) &&
-	    json_object_is_type(content, json_type_array))
-		text = json_object_object_get(json_object_array_get_idx(content, 0), "text");
-	from_text = text != NULL ? json_tokener_parse(json_object_get_string(text)) : NULL;
+	text = text_block(r);
+	from_text = text != NULL ? json_tokener_parse(text) : NULL;
 	ok(r != NULL && want != NULL &&
 	    !json_object_get_boolean(json_object_object_get(r, "isError")) &&
 	    json_object_equal(json_object_object_get(r, "structuredContent"), want) &&
