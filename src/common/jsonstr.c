@@ -18,46 +18,71 @@ jsonstr_init(struct jsonstr *js, char *buf, size_t cap)
 		buf[0] = '\0';
 }
 
+/*
+ * What jsonstr_quote writes for each byte, in bytes: 1 for a byte copied as
+ * it is, 2 for a short escape (\" \\ \n \r \t), 6 for \u00XX.  One table for
+ * the writer and for jsonstr_quoted_len, so that they cannot disagree.
+ */
+static const unsigned char quoted_width[256] = {
+	[0x00 ... 0x08] = 6,	['\t'] = 2,	['\n'] = 2,	[0x0b ... 0x0c] = 6,
+	['\r'] = 2,		[0x0e ... 0x1f] = 6,
+	[0x20 ... 0x21] = 1,	['"'] = 2,	[0x23 ... 0x5b] = 1,	['\\'] = 2,
+	[0x5d ... 0xff] = 1,
+};
+
+/* Appends n bytes, as many as fit (the last byte of the buffer is the NUL). */
 static void
-jsonstr_putc(struct jsonstr *js, char c)
+jsonstr_put(struct jsonstr *js, const char *p, size_t n)
 {
-	if (js->len + 1 < js->cap) {
-		js->buf[js->len++] = c;
-		js->buf[js->len] = '\0';
-	}
+	size_t room;
+
+	if (js->cap == 0)
+		return;
+	room = js->cap - 1 - js->len;
+	if (n > room)
+		n = room;
+	memcpy(js->buf + js->len, p, n);
+	js->len += n;
+	js->buf[js->len] = '\0';
 }
 
 void
 jsonstr_raw(struct jsonstr *js, const char *text)
 {
-	while (*text != '\0')
-		jsonstr_putc(js, *text++);
+	jsonstr_put(js, text, strlen(text));
 }
 
+static void
+jsonstr_put_escape(struct jsonstr *js, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+	switch (c) {
+	case '"':  jsonstr_put(js, "\\\"", 2); break;
+	case '\\': jsonstr_put(js, "\\\\", 2); break;
+	case '\n': jsonstr_put(js, "\\n", 2); break;
+	case '\r': jsonstr_put(js, "\\r", 2); break;
+	case '\t': jsonstr_put(js, "\\t", 2); break;
+	default:   jsonstr_put(js, esc, sizeof(esc));
+	}
+}
+
+/* Runs of bytes that need no escape are copied whole. */
 void
 jsonstr_quote(struct jsonstr *js, const char *text)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)text;
+	const unsigned char *p = (const unsigned char *)text, *run;
 
-	jsonstr_putc(js, '"');
-	for (; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':  jsonstr_raw(js, "\\\""); break;
-		case '\\': jsonstr_raw(js, "\\\\"); break;
-		case '\n': jsonstr_raw(js, "\\n"); break;
-		case '\r': jsonstr_raw(js, "\\r"); break;
-		case '\t': jsonstr_raw(js, "\\t"); break;
-		default:
-			if (*p < 0x20) {
-				jsonstr_raw(js, "\\u00");
-				jsonstr_putc(js, hex[*p >> 4]);
-				jsonstr_putc(js, hex[*p & 15]);
-			} else
-				jsonstr_putc(js, (char)*p);
-		}
+	jsonstr_put(js, "\"", 1);
+	while (*p != '\0') {
+		for (run = p; *p != '\0' && quoted_width[*p] == 1; p++)
+			;
+		jsonstr_put(js, (const char *)run, (size_t)(p - run));
+		if (*p != '\0')
+			jsonstr_put_escape(js, *p++);
 	}
-	jsonstr_putc(js, '"');
+	jsonstr_put(js, "\"", 1);
 }
 
 /* What jsonstr_quote writes for text, in bytes, the quotes included. */
@@ -67,15 +92,8 @@ jsonstr_quoted_len(const char *text)
 	const unsigned char *p = (const unsigned char *)text;
 	size_t len = 2;
 
-	for (; *p != '\0'; p++) {
-		switch (*p) {
-		case '"': case '\\': case '\n': case '\r': case '\t':
-			len += 2;
-			break;
-		default:
-			len += *p < 0x20 ? 6 : 1;
-		}
-	}
+	for (; *p != '\0'; p++)
+		len += quoted_width[*p];
 	return len;
 }
 

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "codec.h"
+#include "json_check.h"
 #include "jsonstr.h"
 #include "log.h"
 #include "tools.h"
@@ -1057,36 +1058,23 @@ tool_result_health(const struct api_response *resp)
 
 /*
  * json_tokener_parse() without a new tokener (a large allocation) for every
- * answer, and strict: the text is passed on as it is (tool_result_json_text),
- * so it must be standard JSON.  A strict tokener given the whole text (-1)
- * also refuses anything but white space after the value.
+ * answer: a write's answer is parsed for the uid of its audit line.
  */
 static json_object *
 tool_parse_answer(const char *text)
 {
 	static struct json_tokener *tok;
-	json_object *obj;
 
-	if (tok == NULL) {
-		if ((tok = json_tokener_new()) == NULL)
-			fatal("tool_parse_answer");
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	}
+	if (tok == NULL && (tok = json_tokener_new()) == NULL)
+		fatal("tool_parse_answer");
 	json_tokener_reset(tok);
-	obj = json_tokener_parse_ex(tok, text, -1);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		return NULL;
-	}
-	return obj;
+	return json_tokener_parse_ex(tok, text, -1);
 }
 
 char *
 tool_result_from_api(const struct tool *t, json_object *args, const struct api_response *resp,
     json_object **answer)
 {
-	json_object *body;
-
 	*answer = NULL;
 	if (resp->status == 0)
 		return tool_result_unreachable(t, resp);
@@ -1094,13 +1082,11 @@ tool_result_from_api(const struct tool *t, json_object *args, const struct api_r
 		return tool_result_refused(t, args, resp);
 	if (t->kind == TOOL_HEALTH)
 		return tool_result_health(resp);
-	body = tool_parse_answer(resp->body);
-	if (!json_object_is_type(body, json_type_object)) {
-		json_object_put(body);
+	/* The text is passed on as it is (tool_result_json_text): it must be standard JSON. */
+	if (!json_check_object(resp->body, resp->body_len))
 		return tool_result_error("The notes service answered with something that is not "
 		    "a JSON object. Try again in a moment.");
-	}
-	*answer = body;
-	/* Checked above: serializing the parsed copy again would only cost. */
+	if (tool_is_write(t))
+		*answer = tool_parse_answer(resp->body);
 	return tool_result_json_text(resp->body);
 }
