@@ -37,6 +37,41 @@ test_sessions(void)
 	ok(mcp_session_verify(&key, "no-dot", "user-a", &s) == -1, "garbage does not verify");
 }
 
+/* Verified ids are remembered: a second look must answer what verifying answers. */
+static void
+test_sessions_remembered(void)
+{
+	struct mcp_session_key key, other;
+	struct mcp_session issued[100], s;
+	char id[100][MCP_SESSION_ID_MAX];
+	int wrong = 0;
+
+	mcp_session_key_derive("tenant-secret-0123456789", &key);
+	mcp_session_key_derive("tenant-secret-9876543210", &other);
+	for (int i = 0; i < 100; i++) {
+		mcp_session_issue(&key, "user-a", "2025-11-25", (unsigned)i & 3, 1700000000 + i,
+		    id[i], &issued[i]);
+		if (mcp_session_verify(&key, id[i], "user-a", &s) != 0)
+			wrong++;
+	}
+	/* More ids than the cache has slots: some are looked up again, some verified again. */
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 100; i++) {
+			memset(&s, 0, sizeof(s));
+			if (mcp_session_verify(&key, id[i], "user-a", &s) != 0 ||
+			    memcmp(s.tag, issued[i].tag, MCP_SESSION_TAG_LEN) != 0 ||
+			    s.flags != ((unsigned)i & 3) || strcmp(s.version, "2025-11-25") != 0)
+				wrong++;
+		}
+	}
+	ok(wrong == 0, "100 ids verified three times each answer as issued: %d wrong", wrong);
+	ok(mcp_session_verify(&key, id[99], "user-b", &s) == -1,
+	    "an id just verified for its subject does not verify for another");
+	ok(mcp_session_verify(&other, id[99], "user-a", &s) == -1, "nor under another secret");
+	id[99][strlen(id[99]) - 1] ^= 1;
+	ok(mcp_session_verify(&key, id[99], "user-a", &s) == -1, "nor with its MAC altered");
+}
+
 static void
 test_origins(void)
 {
@@ -141,6 +176,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	test_sessions();
+	test_sessions_remembered();
 	test_origins();
 	test_revocation(dir);
 	test_session_state(dir);
