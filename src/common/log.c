@@ -5,7 +5,10 @@
  * several processes sharing one file never interleave, and a rotation (the
  * master renames the file, then every process reopens it by name) cannot tear
  * or lose one: a line lands whole in the old file or whole in the new one.
- * Access lines may go to a file of their own (log_access_init).
+ * Access lines may go to a file of their own (log_access_init), and may be
+ * held for a moment (log_access_hold): a worker answering many requests in
+ * one turn of its event loop writes their lines with one write(2) at the end
+ * of the turn instead of one each.
  *
  * A write that fails (ENOSPC on a full disk, EIO) drops the line and the
  * service goes on.  Each file remembers that it is failing, so the condition
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +40,7 @@
 
 #define LOG_LINE_MAX 8192
 #define LOG_REPORT_EVERY_SEC	10
+#define LOG_HELD_MAX		(4 * LOG_LINE_MAX)	/* held access lines, in bytes */
 
 /* One file lines are written to, and how writing to it goes. */
 struct log_sink {
@@ -53,11 +58,21 @@ static char access_path[4096];		/* "": access lines go to the main log */
 static struct log_sink main_sink = { .fd = STDERR_FILENO, .path = log_path };
 static struct log_sink access_sink = { .fd = -1, .path = access_path };
 static unsigned long long log_lost;	/* lines lost by this process, in all */
+
+/* Access lines held until log_access_flush (log_access_hold). */
+static struct {
+	void		(*wake)(void *);	/* NULL: lines are written at once */
+	void		*arg;
+	char		 buf[LOG_HELD_MAX];
+	size_t		 len;
+	unsigned	 lines;
+} held;
 static enum log_level log_min = LOG_LEVEL_INFO;
 static long log_pid;			/* 0: not known yet (or since a fork) */
 
 static int	log_open_path(const char *);
 static void	log_write_line(struct log_sink *, const char *, size_t);
+static void	log_write_lines(struct log_sink *, const char *, size_t, unsigned);
 static void	log_start_line(struct jsonstr *, char *, size_t, enum log_level);
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "fatal" };
@@ -113,7 +128,10 @@ log_reopen_one(int *fdp, const char *path)
 int
 log_reopen(void)
 {
-	int rc = log_reopen_one(&main_sink.fd, log_path);
+	int rc;
+
+	log_access_flush();	/* held lines belong to the file they were made for */
+	rc = log_reopen_one(&main_sink.fd, log_path);
 
 	if (access_path[0] != '\0' && log_reopen_one(&access_sink.fd, access_path) == -1)
 		rc = -1;
@@ -136,6 +154,9 @@ static void
 log_forked(void)
 {
 	log_pid = 0;
+	held.len = 0;		/* the parent's lines are the parent's to write */
+	held.lines = 0;
+	held.wake = NULL;
 }
 
 /* getpid() is a system call: asked once, and again in the child after a fork. */
@@ -213,16 +234,17 @@ log_sink_notice(int fd, const char *level, const char *msg)
 	log_write_all(fd, line, js.len);
 }
 
-/* A write failed: count the line, and say so on standard error now and then. */
+/* A write failed: count its lines, and say so on standard error now and then. */
 static void
-log_sink_failed(struct log_sink *sink, int error)
+log_sink_failed(struct log_sink *sink, int error, unsigned lines)
 {
 	time_t now = time(NULL);
 	char msg[4200];
 
-	sink->dropped++;
-	log_lost++;
-	metrics_count_log_lost();
+	sink->dropped += lines;
+	log_lost += lines;
+	for (unsigned i = 0; i < lines; i++)
+		metrics_count_log_lost();
 	sink->failing = 1;
 	sink->error = error;
 	if (sink->fd == STDERR_FILENO || now - sink->reported < LOG_REPORT_EVERY_SEC)
@@ -246,27 +268,75 @@ log_sink_recovered(struct log_sink *sink)
 	log_sink_notice(sink->fd, "warn", msg);
 }
 
+/* lines whole lines, in one system call. */
 static void
-log_write_line(struct log_sink *sink, const char *line, size_t len)
+log_write_lines(struct log_sink *sink, const char *text, size_t len, unsigned lines)
 {
-	char buf[LOG_LINE_MAX + 1];
+	/* After a failure, the newline that ends a fragment goes with the lines. */
+	struct iovec iov[2] = { { (void *)"\n", 1 }, { (void *)text, len } };
+	int first = sink->failing ? 0 : 1;
 	ssize_t n;
 
-	/* One write(2) still: the newline that ends a fragment goes with the line. */
-	if (sink->failing && len < sizeof(buf)) {
-		buf[0] = '\n';
-		memcpy(buf + 1, line, len);
-		line = buf;
-		len++;
-	}
-	n = log_write_all(sink->fd, line, len);
-	if (n == (ssize_t)len) {
+	do {
+		n = writev(sink->fd, iov + first, 2 - first);
+	} while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)(len + (first == 0))) {
 		if (sink->failing)
 			log_sink_recovered(sink);
 		return;
 	}
-	/* A full disk must not stop the service: the line is dropped. */
-	log_sink_failed(sink, n == -1 ? errno : ENOSPC);
+	/* A full disk must not stop the service: the lines are dropped. */
+	log_sink_failed(sink, n == -1 ? errno : ENOSPC, lines);
+}
+
+static void
+log_write_line(struct log_sink *sink, const char *line, size_t len)
+{
+	log_write_lines(sink, line, len, 1);
+}
+
+static struct log_sink *
+log_access_sink(void)
+{
+	return access_sink.fd != -1 ? &access_sink : &main_sink;
+}
+
+void
+log_access_hold(void (*wake)(void *), void *arg)
+{
+	static int registered;
+
+	log_access_flush();
+	held.wake = wake;
+	held.arg = arg;
+	if (!registered && atexit(log_access_flush) == 0)
+		registered = 1;
+}
+
+void
+log_access_flush(void)
+{
+	if (held.len == 0)
+		return;
+	log_write_lines(log_access_sink(), held.buf, held.len, held.lines);
+	held.len = 0;
+	held.lines = 0;
+}
+
+/* Hold line, or write it when lines are not held. */
+static void
+log_access_put(const char *line, size_t len)
+{
+	if (held.wake == NULL) {
+		log_write_line(log_access_sink(), line, len);
+		return;
+	}
+	if (held.len + len > sizeof(held.buf))
+		log_access_flush();
+	memcpy(held.buf + held.len, line, len);
+	held.len += len;
+	if (held.lines++ == 0)
+		held.wake(held.arg);
 }
 
 unsigned long long
@@ -335,7 +405,7 @@ log_access(const char *correlation_id, const char *fields)
 	}
 	jsonstr_raw(&js, "}");
 	line[js.len++] = '\n';
-	log_write_line(access_sink.fd != -1 ? &access_sink : &main_sink, line, js.len);
+	log_access_put(line, js.len);
 }
 
 #define LOG_VARIANT(name, level, with_errno)			\

@@ -32,6 +32,15 @@ void	log_json_line(const char *json);
  */
 void	log_access(const char *correlation_id, const char *fields);
 /*
+ * From now on, access lines are held (at most 32 kB, written when full)
+ * until log_access_flush(); wake(arg) is called when a first line is held,
+ * so that the caller flushes soon (a worker: at the end of its event loop's
+ * turn).  Lines held when the process exits are written (atexit); those of
+ * a crash are lost.  wake NULL: lines are written at once again.
+ */
+void	log_access_hold(void (*wake)(void *), void *arg);
+void	log_access_flush(void);
+/*
  * Lines this process could not write (a full disk): each is dropped, the
  * condition reported on standard error and, once writing works again, in the
  * file itself.

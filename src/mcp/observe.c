@@ -33,6 +33,7 @@
 static struct {
 	struct worker	*w;
 	struct event	*ev_gauges;
+	struct event	*ev_flush;	/* writes the access lines held in this turn */
 	int		 draining;
 	int		 open;		/* begun, not yet complete */
 	int64_t		 last_us;	/* a request began or ended */
@@ -176,8 +177,10 @@ observe_log(struct evhttp_request *req, const char *method, int status, int64_t 
 	jsonstr_quote(&js, method);
 	jsonstr_raw(&js, ",\"path\":");
 	jsonstr_quote(&js, uri != NULL ? uri : "");
-	jsonstr_printf(&js, ",\"status\":%d,\"duration_ms\":%.3f,\"client\":", status,
-	    (double)took_us / 1000);
+	if (took_us < 0)
+		took_us = 0;
+	jsonstr_printf(&js, ",\"status\":%d,\"duration_ms\":%" PRId64 ".%03" PRId64 ",\"client\":",
+	    status, took_us / 1000, took_us % 1000);
 	jsonstr_quote(&js, peer != NULL ? peer : "");
 	if (js.len >= sizeof(fields))
 		return;
@@ -223,6 +226,28 @@ observe_gauges_cb(evutil_socket_t fd, short what, void *arg)
 		metrics_set_streams(sse_hub_count(w->sse));
 }
 
+static void
+observe_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_access_flush();
+}
+
+/*
+ * A first access line is held: it is written, with those of the requests
+ * answered after it, once the callbacks already due in this turn of the loop
+ * have run (an active event goes to the end of the queue), before the loop
+ * waits again.
+ */
+static void
+observe_wake_flush(void *arg)
+{
+	(void)arg;
+	event_active(observe.ev_flush, EV_TIMEOUT, 1);
+}
+
 void
 observe_start(struct worker *w)
 {
@@ -233,11 +258,18 @@ observe_start(struct worker *w)
 	observe.ev_gauges = event_new(w->base, -1, EV_PERSIST, observe_gauges_cb, w);
 	if (observe.ev_gauges == NULL || event_add(observe.ev_gauges, &tv) == -1)
 		fatalx("observe_start: cannot arm the timer");
+	if ((observe.ev_flush = event_new(w->base, -1, 0, observe_flush_cb, NULL)) == NULL)
+		fatalx("observe_start: cannot make the access log's event");
+	log_access_hold(observe_wake_flush, NULL);
 }
 
 void
 observe_stop(void)
 {
+	log_access_hold(NULL, NULL);
+	if (observe.ev_flush != NULL)
+		event_free(observe.ev_flush);
+	observe.ev_flush = NULL;
 	if (observe.ev_gauges != NULL)
 		event_free(observe.ev_gauges);
 	observe.ev_gauges = NULL;
