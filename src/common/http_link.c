@@ -117,6 +117,7 @@ struct http_link {
 
 static void	link_kick_cb(evutil_socket_t, short, void *);
 static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	call_deadline_cb(evutil_socket_t, short, void *);
 static int	call_finish(struct http_link_call *);
@@ -437,16 +438,52 @@ conn_open(struct http_link *link)
 		return NULL;
 	}
 	conn->link = link;
-	bufferevent_setcb(conn->bev, conn_read_cb, NULL, conn_event_cb, conn);
-	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
+	/* Writing: see call_start_on (a socket bufferevent starts with EV_WRITE on). */
+	bufferevent_disable(conn->bev, EV_WRITE);
+	bufferevent_enable(conn->bev, EV_READ);
 	TAILQ_INSERT_TAIL(&link->conns, conn, all);
 	link->nconns++;
 	return conn;
 }
 
+/* Whether a call that lost its connection is sent again (see the top of the file). */
+static int
+call_resendable(const struct http_link_call *call, const struct link_conn *conn, int err)
+{
+	if (call->resent || call->got_bytes)
+		return 0;
+	if (err == ECONNRESET || err == EPIPE)
+		return 1;
+	return err == 0 && call->idempotent && conn->served > 0;
+}
+
+/* The call goes first in line again, for a new connection; conn is dropped. */
+static void
+call_resend(struct http_link_call *call, struct link_conn *conn)
+{
+	struct http_link *link = conn->link;
+
+	conn_drop(conn);
+	call->resent = 1;
+	call->waiting = 1;
+	TAILQ_INSERT_HEAD(&link->waiting, call, entry);
+	event_active(link->kick, EV_TIMEOUT, 1);
+}
+
+/*
+ * The request is written at once, in place: a small request to a local
+ * socket almost always fits, and waiting for the socket to say it is
+ * writable cost two epoll_ctl(2) and a wakeup a call.  What does not fit
+ * (a large body, a full socket) is left to the bufferevent, writing enabled
+ * until it is out; so is everything after an error, which the bufferevent
+ * then meets again and reports through conn_event_cb, as for any write.
+ */
 static void
 call_start_on(struct http_link_call *call, struct link_conn *conn)
 {
+	ssize_t sent;
+
 	call->conn = conn;
 	conn->call = call;
 	call->state = READ_STATUS;
@@ -454,9 +491,28 @@ call_start_on(struct http_link_call *call, struct link_conn *conn)
 	call->keep_alive = 1;
 	call->got_bytes = 0;
 	call->headers.len = call->body.len = 0;
-	if (bufferevent_write(conn->bev, call->request.data, call->request.len) == -1)
+	sent = send(bufferevent_getfd(conn->bev), call->request.data, call->request.len,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (sent == (ssize_t)call->request.len)
+		return;
+	if (sent < 0 && call_resendable(call, conn, errno)) {
+		call_resend(call, conn);	/* the API child closed it: it read nothing */
+		return;
+	}
+	if (sent < 0)
+		sent = 0;
+	if (bufferevent_write(conn->bev, call->request.data + sent, call->request.len -
+	    (size_t)sent) == -1 || bufferevent_enable(conn->bev, EV_WRITE) == -1)
 		snprintf(call->error, sizeof(call->error), "%s request dropped: out of memory",
 		    LINK_PEER);
+}
+
+/* What call_start_on left to the bufferevent is written: writing stops again. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	bufferevent_disable(bev, EV_WRITE);
 }
 
 /* A call off the waiting list fails before it had a connection; 0 when the link was freed. */
@@ -793,17 +849,6 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		call_finish(call);
 }
 
-/* Whether a call that lost its connection is sent again (see the top of the file). */
-static int
-call_resendable(const struct http_link_call *call, const struct link_conn *conn, int err)
-{
-	if (call->resent || call->got_bytes)
-		return 0;
-	if (err == ECONNRESET || err == EPIPE)
-		return 1;
-	return err == 0 && call->idempotent && conn->served > 0;
-}
-
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -823,13 +868,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (call_resendable(call, conn, err)) {
-		struct http_link *link = conn->link;
-
-		conn_drop(conn);
-		call->resent = 1;
-		call->waiting = 1;
-		TAILQ_INSERT_HEAD(&link->waiting, call, entry);
-		event_active(link->kick, EV_TIMEOUT, 1);
+		call_resend(call, conn);
 		return;
 	}
 	snprintf(call->error, sizeof(call->error), "%s closed the connection: %s", LINK_PEER,
