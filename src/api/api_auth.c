@@ -21,6 +21,7 @@
 #include <event2/http.h>
 
 #include "api.h"
+#include "http_headers.h"
 #include "jwks.h"
 #include "jwt.h"
 #include "log.h"
@@ -31,7 +32,7 @@
 static const char *
 api_auth_header(struct api_req *r, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+	return http_header_get(evhttp_request_get_input_headers(r->req), name);
 }
 
 static void

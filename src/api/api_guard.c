@@ -19,6 +19,7 @@
 #include "api_store.h"	/* API_STMT_SESSION_OWNER, prepared by api_sql.c */
 #include "codec.h"
 #include "db_pool.h"
+#include "http_headers.h"
 #include "jwt.h"
 #include "log.h"
 #include "migrations.h"
@@ -32,7 +33,7 @@
 static const char *
 api_header(struct api_req *r, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+	return http_header_get(evhttp_request_get_input_headers(r->req), name);
 }
 
 static int

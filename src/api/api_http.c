@@ -24,6 +24,7 @@
 #include "api.h"
 #include "codec.h"
 #include "db_pool.h"
+#include "http_headers.h"
 #include "jsonstr.h"
 #include "log.h"
 
@@ -211,7 +212,7 @@ api_query_param(struct api_req *r, const char *name, char *buf, size_t cap)
 
 	if (query == NULL || evhttp_parse_query_str(query, &params) == -1)
 		return NULL;
-	v = evhttp_find_header(&params, name);
+	v = http_header_get(&params, name);
 	if (v != NULL)
 		snprintf(buf, cap, "%s", v);
 	evhttp_clear_headers(&params);
@@ -324,7 +325,7 @@ api_route_find(struct api_req *r, const char *path)
 static void
 api_take_correlation_id(struct api_req *r)
 {
-	const char *cid = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	const char *cid = http_header_get(evhttp_request_get_input_headers(r->req),
 	    "X-Correlation-ID");
 
 	if (cid != NULL && cid[0] != '\0' && strlen(cid) < sizeof(r->cid) &&

@@ -21,6 +21,7 @@
 #include "api_store.h"
 #include "codec.h"
 #include "db_pool.h"
+#include "http_headers.h"
 
 /* Columns of the mutation statement's answer. */
 enum { COL_VERSION, COL_DELETED, COL_MISSING, COL_KIND, COL_PUID, COL_ITEM };
@@ -29,7 +30,7 @@ enum { COL_VERSION, COL_DELETED, COL_MISSING, COL_KIND, COL_PUID, COL_ITEM };
 static int
 api_if_match(struct api_req *r, char out[16])
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "If-Match");
+	const char *h = http_header_get(evhttp_request_get_input_headers(r->req), "If-Match");
 	char buf[32], *s, *end;
 	size_t len;
 	long n;

@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "api_client.h"
+#include "http_headers.h"
 #include "log.h"
 #include "tenant.h"
 
@@ -129,7 +130,7 @@ proxy_reply_headers(struct api_req *r, const struct api_response *resp)
 			;
 		evhttp_add_header(out, name, value);
 	}
-	if (evhttp_find_header(out, "X-Correlation-ID") == NULL)
+	if (http_header_get(out, "X-Correlation-ID") == NULL)
 		evhttp_add_header(out, "X-Correlation-ID", r->cid);
 }
 

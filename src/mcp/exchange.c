@@ -17,6 +17,7 @@
 #include "connguard.h"
 #include "exchange.h"
 #include "gzip_static.h"
+#include "http_headers.h"
 #include "jsonstr.h"
 #include "log.h"
 #include "observe.h"
@@ -103,7 +104,7 @@ static int
 exchange_gzip_wanted(const struct exchange *ex)
 {
 	return !ex->batch && ex->nanswers == 1 && ex->answer0_gzip != NULL &&
-	    accept_encoding_gzip(evhttp_find_header(evhttp_request_get_input_headers(ex->req),
+	    accept_encoding_gzip(http_header_get(evhttp_request_get_input_headers(ex->req),
 	    "Accept-Encoding"));
 }
 
@@ -582,7 +583,7 @@ mcp_request_correlation_id(const struct mcp_request *r, char cid[40])
 	const char *given = NULL;
 
 	if (r->ex->req != NULL)
-		given = evhttp_find_header(evhttp_request_get_input_headers(r->ex->req),
+		given = http_header_get(evhttp_request_get_input_headers(r->ex->req),
 		    OBSERVE_CID_HEADER);
 	if (given != NULL && strlen(given) < 40)
 		strcpy(cid, given);

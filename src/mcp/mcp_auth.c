@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "dispatch.h"
+#include "http_headers.h"
 #include "jwks.h"
 #include "jwt.h"
 #include "keys.h"
@@ -373,7 +374,7 @@ void
 mcp_auth_request(struct mcp_auth *a, struct evhttp_request *req, mcp_auth_done_fn done,
     void *arg)
 {
-	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+	const char *auth = http_header_get(evhttp_request_get_input_headers(req),
 	    "Authorization");
 	const char *token, *subject;
 

@@ -31,6 +31,7 @@
 #include "connguard.h"
 #include "dispatch.h"
 #include "exchange.h"
+#include "http_headers.h"
 #include "log.h"
 #include "mcp_auth.h"
 #include "mcp_http.h"
@@ -65,7 +66,7 @@ struct mcp_call_ctx {
 static const char *
 mcp_header(struct evhttp_request *req, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(req), name);
+	return http_header_get(evhttp_request_get_input_headers(req), name);
 }
 
 static void

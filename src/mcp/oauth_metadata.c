@@ -7,6 +7,7 @@
 #include <event2/http.h>
 #include <json-c/json.h>
 
+#include "http_headers.h"
 #include "oauth_metadata.h"
 
 #define WELL_KNOWN	"/.well-known/oauth-protected-resource"
@@ -19,7 +20,7 @@
 static const char *
 oauth_host(const struct conf *cf, struct evhttp_request *req)
 {
-	const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	const char *host = http_header_get(evhttp_request_get_input_headers(req), "Host");
 
 	if (host == NULL || host[0] == '\0' || strlen(host) > 255 ||
 	    host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -19,6 +19,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "codec.h"
+#include "http_headers.h"
 #include "jsonstr.h"
 #include "log.h"
 #include "observe.h"
@@ -88,7 +89,7 @@ static void
 observe_cid(struct evhttp_request *req)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *cid = evhttp_find_header(in, OBSERVE_CID_HEADER);
+	const char *cid = http_header_get(in, OBSERVE_CID_HEADER);
 	char made[37];
 
 	if (cid != NULL && cid[0] != '\0' && strlen(cid) <= OBSERVE_CID_MAX) {
@@ -133,7 +134,7 @@ static void
 observe_complete(struct evhttp_request *req, void *arg)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *start = evhttp_find_header(in, OBSERVE_START_HEADER);
+	const char *start = http_header_get(in, OBSERVE_START_HEADER);
 	const char *method = observe_method(evhttp_request_get_command(req));
 	int status = evhttp_request_get_response_code(req);
 	int64_t now = metrics_now_us(), took;
@@ -154,8 +155,8 @@ observe_sessions(struct evhttp_request *req, int status)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
 	if (cmd == EVHTTP_REQ_POST && status == 200 &&
-	    evhttp_find_header(evhttp_request_get_input_headers(req), "Mcp-Session-Id") == NULL &&
-	    evhttp_find_header(evhttp_request_get_output_headers(req), "Mcp-Session-Id") != NULL)
+	    http_header_get(evhttp_request_get_input_headers(req), "Mcp-Session-Id") == NULL &&
+	    http_header_get(evhttp_request_get_output_headers(req), "Mcp-Session-Id") != NULL)
 		metrics_count_session(1);
 	else if (cmd == EVHTTP_REQ_DELETE && status == 204)
 		metrics_count_session(0);
@@ -184,7 +185,7 @@ observe_log(struct evhttp_request *req, const char *method, int status, int64_t 
 	jsonstr_quote(&js, peer != NULL ? peer : "");
 	if (js.len >= sizeof(fields))
 		return;
-	log_access(evhttp_find_header(evhttp_request_get_input_headers(req), OBSERVE_CID_HEADER),
+	log_access(http_header_get(evhttp_request_get_input_headers(req), OBSERVE_CID_HEADER),
 	    fields);
 }
 
