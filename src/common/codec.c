@@ -119,6 +119,63 @@ timingsafe_equal(const void *a, const void *b, size_t len)
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
+/* How many continuation bytes follow lead, and the range allowed for the first of them. */
+static int
+utf8_tail(unsigned char lead, unsigned char *lo, unsigned char *hi)
+{
+	*lo = 0x80;
+	*hi = 0xbf;
+	if (lead >= 0xc2 && lead <= 0xdf)
+		return 1;
+	if (lead >= 0xe0 && lead <= 0xef) {
+		if (lead == 0xe0)
+			*lo = 0xa0;	/* no overlong form */
+		else if (lead == 0xed)
+			*hi = 0x9f;	/* no UTF-16 surrogate */
+		return 2;
+	}
+	if (lead >= 0xf0 && lead <= 0xf4) {
+		if (lead == 0xf0)
+			*lo = 0x90;	/* no overlong form */
+		else if (lead == 0xf4)
+			*hi = 0x8f;	/* nothing above U+10FFFF */
+		return 3;
+	}
+	return -1;			/* a continuation byte, 0xc0, 0xc1 or above 0xf4 */
+}
+
+size_t
+utf8_sequence_len(const unsigned char *s, size_t left)
+{
+	unsigned char lo, hi;
+	int n;
+
+	if (left == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if ((n = utf8_tail(s[0], &lo, &hi)) < 0 || left <= (size_t)n)
+		return 0;
+	for (int i = 1; i <= n; i++) {
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return (size_t)n + 1;
+}
+
+int
+utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n;
+
+	for (; i < len; i += n)
+		if ((n = utf8_sequence_len(s + i, len - i)) == 0)
+			return 0;
+	return 1;
+}
+
 uint32_t
 fnv1a(const void *data, size_t len)
 {

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "codec.h"
 #include "json_check.h"
 
 struct cursor {
@@ -49,46 +50,13 @@ is_hex(unsigned char ch)
 	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 }
 
-/* The continuation bytes of a UTF-8 sequence led by lead: how many, and the allowed range of the first. */
-static int
-utf8_tail(unsigned char lead, unsigned char *lo, unsigned char *hi)
-{
-	*lo = 0x80;
-	*hi = 0xbf;
-	if (lead >= 0xc2 && lead <= 0xdf)
-		return 1;
-	if (lead >= 0xe0 && lead <= 0xef) {
-		if (lead == 0xe0)
-			*lo = 0xa0;	/* no overlong form */
-		else if (lead == 0xed)
-			*hi = 0x9f;	/* no UTF-16 surrogate */
-		return 2;
-	}
-	if (lead >= 0xf0 && lead <= 0xf4) {
-		if (lead == 0xf0)
-			*lo = 0x90;	/* no overlong form */
-		else if (lead == 0xf4)
-			*hi = 0x8f;	/* nothing above U+10FFFF */
-		return 3;
-	}
-	return -1;			/* a continuation byte, 0xc0, 0xc1 or above 0xf4 */
-}
-
 static bool
 check_utf8(struct cursor *c)
 {
-	unsigned char lo, hi;
-	int n = utf8_tail(*c->p++, &lo, &hi);
+	size_t n = utf8_sequence_len(c->p, (size_t)(c->end - c->p));
 
-	if (n < 0 || c->end - c->p < n)
-		return false;
-	for (int i = 0; i < n; i++, c->p++) {
-		if (*c->p < lo || *c->p > hi)
-			return false;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return true;
+	c->p += n;
+	return n > 0;
 }
 
 static bool

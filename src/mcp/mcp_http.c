@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "accept_pace.h"
+#include "codec.h"
 #include "connguard.h"
 #include "dispatch.h"
 #include "exchange.h"
@@ -153,44 +154,6 @@ mcp_check_session(struct worker *w, struct evhttp_request *req, struct mcp_call_
 	return 0;
 }
 
-/*
- * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
- * U+10FFFF.  json-c's own check lets the last two through, and PostgreSQL
- * would refuse them only once the call reached it.
- */
-static int
-mcp_utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, n;
-	unsigned cp, min;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0)
-			n = 1, cp = s[i] & 0x1f, min = 0x80;
-		else if ((s[i] & 0xf0) == 0xe0)
-			n = 2, cp = s[i] & 0x0f, min = 0x800;
-		else if ((s[i] & 0xf8) == 0xf0)
-			n = 3, cp = s[i] & 0x07, min = 0x10000;
-		else
-			return 0;
-		if (len - i <= n)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 /* One tokener, reset for each body: a new one is a large allocation every request. */
 static json_object *
 mcp_parse_body(struct evhttp_request *req)
@@ -201,8 +164,13 @@ mcp_parse_body(struct evhttp_request *req)
 	const unsigned char *text = evbuffer_pullup(in, -1);
 	json_object *msg;
 
-	if (text == NULL || !mcp_utf8_valid(text, len))
-		return NULL;	/* JSON text is UTF-8 */
+	/*
+	 * JSON text is UTF-8, strictly: json-c's own check lets surrogates and
+	 * code points above U+10FFFF through, and PostgreSQL would refuse them
+	 * only once the call reached it.
+	 */
+	if (text == NULL || !utf8_valid(text, len))
+		return NULL;
 	if (tok == NULL && (tok = json_tokener_new()) == NULL)
 		fatal("mcp_parse_body");
 	json_tokener_reset(tok);

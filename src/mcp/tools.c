@@ -875,7 +875,6 @@ tool_result_json_text(const char *text)
 	jsonstr_raw(&js, middle);
 	jsonstr_raw(&js, text);
 	jsonstr_raw(&js, tail);
-	out[js.len] = '\0';
 	return out;
 }
 

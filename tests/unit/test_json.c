@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "codec.h"
 #include "json_check.h"
 #include "jsonstr.h"
 #include "tap.h"
@@ -148,6 +149,23 @@ test_check_every_byte(void)
 	ok(agree, "json-c accepts every byte accepted");
 }
 
+/* utf8_valid, the check of a request body before json-c reads it: the rules json_check_object uses. */
+static void
+test_utf8_valid(void)
+{
+	const unsigned char smile[] = "\xf0\x9f\x98\x80";
+
+	ok(utf8_valid((const unsigned char *)"", 0), "no bytes are UTF-8");
+	ok(utf8_valid((const unsigned char *)"caf\xc3\xa9 \xe2\x82\xac \xf4\x8f\xbf\xbf", 14),
+	    "two, three and four bytes, up to U+10FFFF");
+	ok(utf8_valid(smile, 4), "a four-byte sequence whole");
+	ok(!utf8_valid(smile, 3), "a sequence cut by the length, its last byte beyond it");
+	ok(!utf8_valid((const unsigned char *)"\xed\xa0\x80", 3), "a surrogate");
+	ok(!utf8_valid((const unsigned char *)"\xf4\x90\x80\x80", 4), "above U+10FFFF");
+	ok(!utf8_valid((const unsigned char *)"\xc0\xaf", 2), "an overlong form");
+	ok(!utf8_valid((const unsigned char *)"a\x80", 2), "a lone continuation byte");
+}
+
 /* An object holding arrays nested that deep: {"a":[[...]]}. */
 static const char *
 nested(char *buf, int arrays)
@@ -254,6 +272,7 @@ main(void)
 	test_check_tables();
 	test_check_every_byte();
 	test_check_bounds();
+	test_utf8_valid();
 	test_quote_every_byte();
 	test_quote_text();
 	test_truncation();
